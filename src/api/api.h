@@ -1,0 +1,67 @@
+/*
+ * api.h - the Knowledge API: Dify's resources translated to and from HTTP.
+ *
+ * Handlers live one file per resource (datasets.c, models.c, ...); this
+ * header gives them the application context, the authenticated principal and
+ * the shared helpers for reading JSON fields and query parameters with Dify's
+ * validation errors.  Nothing here writes SQL: handlers call the store.
+ */
+#ifndef RG_API_API_H
+#define RG_API_API_H
+
+#include "core/common.h"
+#include "domain/dataset.h"
+#include "domain/tenant.h"
+#include "http/http.h"
+#include "store/store.h"
+
+typedef struct rg_api {
+    rg_store *store;
+    int64_t page_limit_max;
+} rg_api;
+
+/* What the authenticate hook leaves in req->auth (arena-owned). */
+typedef struct rg_principal {
+    rg_key key;
+    rg_dataset *dataset; /* for routes under /v1/datasets/{dataset_id}: loaded, in the tenant */
+} rg_principal;
+
+/* The route table of the whole API (static storage). */
+extern const rg_route rg_api_routes[];
+extern const size_t rg_api_n_routes;
+
+/* Dify's key checks (api/auth.c): 401 with Dify's messages, then for routes
+ * under a dataset: 404 if it is not in the key's tenant, 403 if the key is
+ * bound to another dataset. */
+rg_rc rg_api_authenticate(rg_req *req, rg_resp *resp);
+/* Hashes a presented key into out (BLAKE2b-256). */
+void rg_api_key_hash(rg_str key, unsigned char out[RG_KEY_HASH_LEN]);
+
+/* Handlers. */
+rg_rc rg_api_health(rg_req *req, rg_resp *resp);
+rg_rc rg_api_datasets_list(rg_req *req, rg_resp *resp);
+rg_rc rg_api_datasets_create(rg_req *req, rg_resp *resp);
+rg_rc rg_api_dataset_get(rg_req *req, rg_resp *resp);
+rg_rc rg_api_dataset_patch(rg_req *req, rg_resp *resp);
+rg_rc rg_api_dataset_delete(rg_req *req, rg_resp *resp);
+rg_rc rg_api_models_list(rg_req *req, rg_resp *resp);
+
+/* --- helpers (api/input.c) ------------------------------------------------ */
+
+/* Reads optional string field key of obj.  Absent: *present=false.  JSON null:
+ * *out=NULL, *present=true.  Wrong type or invalid: RG_EINVAL with a message. */
+RG_WUR rg_rc rg_api_opt_string(rg_req *req, rg_resp *resp, json_t *obj, const char *key,
+                               const char **out, bool *present);
+/* Reads an optional boolean field; absent or null leaves *out unchanged. */
+RG_WUR rg_rc rg_api_opt_bool(rg_req *req, rg_resp *resp, json_t *obj, const char *key, bool *out);
+/* Reads an integer query parameter in [min, max], default def when absent. */
+RG_WUR rg_rc rg_api_query_int(rg_req *req, rg_resp *resp, const char *name, int64_t def,
+                              int64_t min, int64_t max, int64_t *out);
+/* Reads a boolean query parameter ("true"/"false"/"1"/"0"), default def. */
+RG_WUR rg_rc rg_api_query_bool(rg_req *req, rg_resp *resp, const char *name, bool def, bool *out);
+/* The authenticated principal (never NULL inside an authenticated handler). */
+rg_principal *rg_api_principal(rg_req *req);
+/* The application context. */
+rg_api *rg_api_ctx(rg_req *req);
+
+#endif

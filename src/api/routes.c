@@ -1,0 +1,36 @@
+/*
+ * routes.c - the route table of the whole server, in one place.
+ *
+ * Order matters only where two patterns could match the same path: the first
+ * row whose pattern and method match wins.  Typed segments ({uuid}) keep
+ * Dify's static paths (/datasets/tags, /documents/metadata, ...) apart from
+ * the id routes, as Werkzeug's converters do.
+ */
+#include "api/api.h"
+
+#include "core/jsonw.h"
+
+rg_rc rg_api_health(rg_req *req, rg_resp *resp)
+{
+    rg_api *api = rg_api_ctx(req);
+    RG_TRY(rg_store_ping(api->store));
+    rg_jsonw w;
+    rg_resp_json(resp, &w);
+    rg_jsonw_obj(&w);
+    rg_jsonw_kstr(&w, "status", "ok");
+    rg_jsonw_kstr(&w, "store", rg_store_engine(api->store));
+    rg_jsonw_obj_end(&w);
+    return RG_OK;
+}
+
+const rg_route rg_api_routes[] = {
+    {RG_GET, "/healthz", rg_api_health, RG_ROUTE_PUBLIC},
+    {RG_GET, "/v1/datasets", rg_api_datasets_list, 0},
+    {RG_POST, "/v1/datasets", rg_api_datasets_create, RG_ROUTE_JSON},
+    {RG_GET, "/v1/datasets/{uuid}", rg_api_dataset_get, 0},
+    {RG_PATCH, "/v1/datasets/{uuid}", rg_api_dataset_patch, RG_ROUTE_JSON},
+    {RG_DELETE, "/v1/datasets/{uuid}", rg_api_dataset_delete, 0},
+    {RG_GET, "/v1/workspaces/current/models/model-types/{str}", rg_api_models_list, 0},
+};
+
+const size_t rg_api_n_routes = RG_ARRAY_LEN(rg_api_routes);
