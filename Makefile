@@ -8,7 +8,7 @@
 #   make bench-http wrk: ragd vs nginx serving the same bytes
 
 CC      ?= gcc
-PKGS    := libmicrohttpd jansson sqlite3 libsodium libxml-2.0 libzip
+PKGS    := libmicrohttpd jansson sqlite3 libsodium libxml-2.0 libzip icu-uc icu-i18n
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -MMD -MP
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -28,35 +28,44 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 all: build/ragd
 
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -O2 -g $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_COMMON) -O2 -g $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
 
 build/asan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -Itests -O1 -g $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC asan $<")
+	$(Q)$(CC) $(CFLAGS_COMMON) -Itests -O1 -g $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
 
 build/ragd: $(REL_OBJ) build/obj/src/main.o
-	$(CC) -o $@ $^ $(LIBS) $(LDFLAGS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) -o $@ $^ $(LIBS) $(LDFLAGS)
 
 build/asan/ragd: $(SAN_OBJ) build/asan/obj/src/main.o
-	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
 build/asan/unit: $(SAN_OBJ) $(TEST_OBJ)
-	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
 
 deps:
 	@scripts/install-deps
 
 run: deps
-	@$(MAKE) --no-print-directory build/ragd
+	@$(MAKE) --no-print-directory -j$$(nproc) build/ragd
 	./build/ragd serve
 
 unit: build/asan/unit
 	./build/asan/unit
 
 test: deps
-	@$(MAKE) --no-print-directory build/asan/ragd build/asan/unit
+	@$(MAKE) --no-print-directory -j$$(nproc) build/asan/ragd build/asan/unit
+	@scripts/checksrc
 	@tests/run
 
 format:

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "http/http.h"
 #include "store/store.h"
+#include "worker/worker.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -224,11 +225,29 @@ static int serve(const rg_config *c)
         print_first_key(c, key);
     }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    rg_api api = {.store = s, .page_limit_max = c->page_limit_max};
+    if (cores < 1)
+        cores = 1;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
+    signal(SIGPIPE, SIG_IGN);
+    rg_workers *workers;
+    rg_pipeline_opts popt = {.batch = (size_t)c->index_batch, .delay_ms = c->batch_delay_ms};
+    if (rg_workers_start(s, (int)(c->workers ? c->workers : cores), c->stall_timeout_s, &popt,
+                         &workers) != RG_OK) {
+        rg_store_close(s);
+        return 1;
+    }
+    rg_api api = {.store = s,
+                  .page_limit_max = c->page_limit_max,
+                  .wake = rg_workers_wake,
+                  .wake_arg = workers};
     rg_http_config hc = {
         .host = c->listen_host,
         .port = c->listen_port,
-        .threads = (unsigned)(c->http_threads ? c->http_threads : (cores > 0 ? cores : 1)),
+        .threads = (unsigned)(c->http_threads ? c->http_threads : cores),
         .max_connections = (unsigned)c->max_connections,
         .conn_timeout_s = (unsigned)c->conn_timeout_s,
         .conn_memory = (size_t)c->conn_memory,
@@ -240,15 +259,11 @@ static int serve(const rg_config *c)
         .n_routes = rg_api_n_routes,
         .authenticate = rg_api_authenticate,
         .app = &api,
+        .spool_dir = rg_store_spool_dir(s),
     };
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
     rg_http *h;
     if (rg_http_start(&hc, &h) != RG_OK) {
+        (void)rg_workers_stop(workers, 10000);
         rg_store_close(s);
         return 1;
     }
@@ -259,7 +274,8 @@ static int serve(const rg_config *c)
     }
     rg_info("signal %d: stopping (grace %llds)", sig, (long long)c->shutdown_grace_s);
     rg_http_stop(h, c->shutdown_grace_s * 1000);
-    rg_store_close(s);
+    if (rg_workers_stop(workers, 1500)) /* a job in flight resumes at the next start */
+        rg_store_close(s);
     rg_info("stopped");
     return 0;
 }

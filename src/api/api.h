@@ -18,6 +18,8 @@
 typedef struct rg_api {
     rg_store *store;
     int64_t page_limit_max;
+    void (*wake)(void *arg); /* called after a job is queued (wakes the workers) */
+    void *wake_arg;
 } rg_api;
 
 /* What the authenticate hook leaves in req->auth (arena-owned). */
@@ -45,6 +47,19 @@ rg_rc rg_api_dataset_get(rg_req *req, rg_resp *resp);
 rg_rc rg_api_dataset_patch(rg_req *req, rg_resp *resp);
 rg_rc rg_api_dataset_delete(rg_req *req, rg_resp *resp);
 rg_rc rg_api_models_list(rg_req *req, rg_resp *resp);
+rg_rc rg_api_document_create_text(rg_req *req, rg_resp *resp);
+rg_rc rg_api_document_create_file(rg_req *req, rg_resp *resp);
+rg_rc rg_api_document_update_text(rg_req *req, rg_resp *resp);
+rg_rc rg_api_document_update_file(rg_req *req, rg_resp *resp);
+rg_rc rg_api_documents_list(rg_req *req, rg_resp *resp);
+rg_rc rg_api_document_get(rg_req *req, rg_resp *resp);
+rg_rc rg_api_document_delete(rg_req *req, rg_resp *resp);
+rg_rc rg_api_indexing_status(rg_req *req, rg_resp *resp);
+rg_rc rg_api_documents_status(rg_req *req, rg_resp *resp);
+rg_rc rg_api_document_processing(rg_req *req, rg_resp *resp);
+rg_rc rg_api_documents_retry(rg_req *req, rg_resp *resp);
+rg_rc rg_api_document_download(rg_req *req, rg_resp *resp);
+rg_rc rg_api_document_file(rg_req *req, rg_resp *resp);
 
 /* --- helpers (api/input.c) ------------------------------------------------ */
 

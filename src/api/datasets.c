@@ -434,10 +434,16 @@ rg_rc rg_api_dataset_patch(rg_req *req, rg_resp *resp)
     RG_TRY(read_retrieval_model(req, resp, body, &d));
     RG_TRY(read_json_object(req, resp, body, "external_retrieval_model",
                             &d.external_retrieval_model));
-    if (json_object_get(body, "permission")) {
+    /* Dify: partial_members with a non-empty list replaces the members; only_me
+     * and all_team_members clear them; a null permission changes nothing. */
+    json_t *perm = json_object_get(body, "permission");
+    if (json_is_string(perm) && strcmp(d.permission, "partial_members") != 0)
         d.partial_member_list = NULL;
-        if (strcmp(d.permission, "partial_members") == 0)
-            RG_TRY(read_members(req, resp, body, &d));
+    else if (json_is_string(perm)) {
+        const char *before = d.partial_member_list;
+        RG_TRY(read_members(req, resp, body, &d)); /* validates the list's shape */
+        if (!json_array_size(json_object_get(body, "partial_member_list")))
+            d.partial_member_list = before; /* an empty or absent list changes nothing */
     }
     d.updated_by = p->key.tenant.owner_id;
     d.updated_at = rg_now_s();

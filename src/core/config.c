@@ -46,10 +46,17 @@ static const setting settings[] = {
      "per-connection buffer for the request line and headers; larger headers get 431/413"},
     {"--request-memory", "RAGD_REQUEST_MEMORY", SET_SIZE, F(request_arena), 1 << 20,
      (int64_t)1 << 34, "256M", "memory one request may allocate while it is handled"},
-    {"--shutdown-grace", "RAGD_SHUTDOWN_GRACE", SET_INT, F(shutdown_grace_s), 0, 3600, "8",
+    {"--shutdown-grace", "RAGD_SHUTDOWN_GRACE", SET_INT, F(shutdown_grace_s), 0, 3600, "6",
      "seconds to let in-flight requests finish after SIGTERM/SIGINT"},
     {"--page-limit-max", "RAGD_PAGE_LIMIT_MAX", SET_INT, F(page_limit_max), 1, 10000, "100",
      "most rows one list page returns (Dify: 100)"},
+    {"--stall-timeout", "RAGD_STALL_TIMEOUT", SET_INT, F(stall_timeout_s), 5, 86400, "600",
+     "seconds an indexing document may go without progress before the watchdog fails it"},
+    {"--index-batch", "RAGD_INDEX_BATCH", SET_INT, F(index_batch), 1, 4096, "32",
+     "segments embedded and committed per indexing batch (completed_segments rises by this)"},
+    {"--batch-delay-ms", "RAGD_BATCH_DELAY_MS", SET_INT, F(batch_delay_ms), 0, 3600000, "0",
+     "pause before each indexing batch (throttles a busy machine; tests use it to watch "
+     "indexing mid-way)"},
     {"--log-level", "RAGD_LOG_LEVEL", SET_STR, F(log_level), 0, 0, "info",
      "debug, info, warn or error"},
 };

@@ -28,6 +28,9 @@ typedef struct rg_config {
     int64_t request_arena;  /* bytes one request may allocate */
     int64_t shutdown_grace_s;
     int64_t page_limit_max; /* rows one list page may return */
+    int64_t stall_timeout_s;
+    int64_t index_batch;    /* segments indexed per transaction */
+    int64_t batch_delay_ms; /* pause before each indexing batch */ /* watchdog: seconds without progress before a document fails */
     char log_level[16];
 } rg_config;
 

@@ -62,6 +62,18 @@ typedef struct rg_route {
     unsigned flags;
 } rg_route;
 
+/* A file part of a multipart upload, spooled to disk as it arrives. */
+typedef struct rg_file_part {
+    const char *field;        /* form field name ("file") */
+    const char *filename;     /* as sent by the client ("" when empty); never a path */
+    const char *content_type; /* nullable */
+    const char *path;         /* the spool file; removed after the response unless moved */
+    int64_t size;
+} rg_file_part;
+
+#define RG_UPLOAD_MAX_FIELD ((size_t)1 << 20) /* bytes of one non-file form field */
+#define RG_UPLOAD_MAX_FIELDS 16
+
 struct rg_req {
     rg_arena *arena;         /* owns everything of this request */
     rg_method method;
@@ -74,6 +86,14 @@ struct rg_req {
     void *app;               /* the application pointer given to rg_http_start */
     void *auth;              /* set by the authenticate hook */
     void *conn;              /* transport connection, opaque */
+    /* multipart uploads (RG_ROUTE_UPLOAD): the first file part, how many file
+     * parts came, and the text fields (borrowed until the response is sent) */
+    rg_file_part file;
+    int n_files;
+    bool multipart;          /* the body was multipart/form-data */
+    const char *field_names[RG_UPLOAD_MAX_FIELDS];
+    rg_str field_values[RG_UPLOAD_MAX_FIELDS];
+    size_t n_fields;
 };
 
 struct rg_resp {
@@ -82,6 +102,8 @@ struct rg_resp {
     const char *content_type; /* default application/json */
     const char *message;      /* error message for a failing rc, arena-owned */
     const char *extra_header, *extra_value; /* one optional header */
+    int fd;                   /* >= 0: send fd_size bytes of this file instead of body */
+    uint64_t fd_size;         /* (the server closes fd) */
 };
 
 typedef struct rg_http_config {
@@ -95,6 +117,7 @@ typedef struct rg_http_config {
     size_t max_upload;
     size_t request_arena;
     size_t max_response;
+    const char *spool_dir;   /* where upload parts are spooled (same file system as the store) */
     const rg_route *routes;
     size_t n_routes;
     rg_rc (*authenticate)(rg_req *req, rg_resp *resp);
@@ -119,6 +142,8 @@ const char *rg_req_header(rg_req *req, const char *name);
 const char *rg_req_query(rg_req *req, const char *name);
 /* Collects every value of a repeated query parameter (arena-owned array). */
 size_t rg_req_query_all(rg_req *req, const char *name, const char ***out);
+/* The value of multipart text field name, or a NULL slice. */
+rg_str rg_req_field(rg_req *req, const char *name);
 /* Path parameter i as a NUL-terminated arena copy. */
 const char *rg_req_param(rg_req *req, size_t i);
 

@@ -17,6 +17,7 @@
  * count of requests in flight lets shutdown wait for them.
  */
 #include "http/http.h"
+#include "http/multipart.h"
 
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -46,6 +47,11 @@ typedef struct req_ctx {
     rg_buf body;
     rg_rc early;    /* an error found before the body was read (404, 405) */
     size_t limit;
+    uint64_t received; /* body bytes so far (uploads are not buffered) */
+    rg_rc deferred;    /* an error found mid-body, answered when the body ends */
+    const char *deferred_msg;
+    rg_multipart *mp;  /* upload routes: the streaming multipart parser */
+    bool upload;
     bool responded; /* a response was queued before the final call */
 } req_ctx;
 
@@ -104,7 +110,13 @@ static enum MHD_Result queue(struct MHD_Connection *c, req_ctx *x)
     } else
         bytes = rg_buf_take(&r->body, &len);
     struct MHD_Response *m;
-    if (bytes)
+    if (r->fd >= 0 && r->status == 200) {
+        rg_free(bytes);
+        bytes = NULL;
+        m = MHD_create_response_from_fd64(r->fd_size, r->fd); /* MHD closes fd */
+        if (m)
+            r->fd = -1; /* else on_completed closes it */
+    } else if (bytes)
         m = MHD_create_response_from_buffer(len, bytes, MHD_RESPMEM_MUST_FREE);
     else
         m = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -175,10 +187,23 @@ size_t rg_req_query_all(rg_req *req, const char *name, const char ***out)
     return q.n;
 }
 
+rg_str rg_req_field(rg_req *req, const char *name)
+{
+    for (size_t i = 0; i < req->n_fields; i++)
+        if (strcmp(req->field_names[i], name) == 0)
+            return req->field_values[i];
+    return RG_STR_NULL;
+}
+
 const char *rg_req_param(rg_req *req, size_t i)
 {
     RG_ASSERT(i < req->n_params);
-    return rg_arena_strz(req->arena, req->params[i]);
+    char *z = rg_arena_strz(req->arena, req->params[i]);
+    if (rg_str_is_uuid(req->params[i])) /* ids are stored in lower case, as Dify renders them */
+        for (char *p = z; *p; p++)
+            if (*p >= 'A' && *p <= 'F')
+                *p = (char)(*p + 32);
+    return z;
 }
 
 /* ---- dispatch ------------------------------------------------------------- */
@@ -251,16 +276,40 @@ static req_ctx *ctx_new(rg_http *h, struct MHD_Connection *c, const char *url, c
     x->req.conn = c;
     rg_buf_init(&x->resp.body, h->cfg->max_response);
     x->resp.status = 200;
+    x->resp.fd = -1;
     x->early = rg_route_match(h->cfg->routes, h->cfg->n_routes, x->req.method, x->req.path,
                               &x->req.route, x->req.params, &x->req.n_params);
-    x->limit = (x->early == RG_OK && (x->req.route->flags & RG_ROUTE_UPLOAD)) ? h->cfg->max_upload
-                                                                              : h->cfg->max_json_body;
+    x->upload = x->early == RG_OK && (x->req.route->flags & RG_ROUTE_UPLOAD);
+    x->limit = x->upload ? h->cfg->max_upload : h->cfg->max_json_body;
     /* a body we will not use (404/405) is still read, but only up to a small bound */
     if (x->early != RG_OK && x->limit > 65536)
         x->limit = 65536;
-    rg_buf_init(&x->body, x->limit);
+    /* an upload route buffers only a body that is not multipart, and little of it */
+    rg_buf_init(&x->body, x->upload ? 65536 : x->limit);
     atomic_fetch_add(&h->in_flight, 1);
     return x;
+}
+
+/* libmicrohttpd accepts a response only before the body or after all of it,
+ * so an error found mid-body is remembered, the rest of the body is counted
+ * and dropped, and the error is answered at the end.  A client that keeps
+ * sending long past the limit is disconnected. */
+#define DISCARD_MAX ((uint64_t)64 << 20)
+
+static enum MHD_Result defer_error(req_ctx *x, rg_rc rc, const char *msg)
+{
+    if (x->deferred == RG_OK) {
+        x->deferred = rc;
+        x->deferred_msg = msg;
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result discard(req_ctx *x, size_t *upload_data_size)
+{
+    x->received += *upload_data_size;
+    *upload_data_size = 0;
+    return x->received > x->limit + DISCARD_MAX ? MHD_NO : MHD_YES;
 }
 
 static bool declared_too_big(struct MHD_Connection *c, size_t limit)
@@ -297,12 +346,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (*upload_data_size && x->deferred != RG_OK)
+        return discard(x, upload_data_size);
+    if (*upload_data_size && x->upload) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        x->received += n;
+        if (x->received > x->limit)
+            return defer_error(x, RG_EFILETOOBIG,
+                               rg_arena_printf(x->req.arena,
+                                               "The upload exceeds the limit of %zu bytes.",
+                                               x->limit));
+        if (!x->mp && !x->req.multipart && x->body.len == 0)
+            x->mp = rg_multipart_new(c, &x->req, h->cfg->spool_dir);
+        const char *why = NULL;
+        rg_rc rc = x->mp ? rg_multipart_feed(x->mp, upload_data, n, &why)
+                         : rg_buf_append(&x->body, upload_data, n);
+        if (rc != RG_OK)
+            return defer_error(x, rc, why);
+        return MHD_YES;
+    }
     if (*upload_data_size) {
+        if (x->early != RG_OK) /* unroutable: the body is not wanted */
+            return discard(x, upload_data_size);
+        x->received += *upload_data_size;
         if (rg_buf_append(&x->body, upload_data, *upload_data_size) != RG_OK) {
             *upload_data_size = 0;
-            if (x->early != RG_OK) /* unroutable request with a big body */
-                return queue_error(c, x, x->early, NULL);
-            return queue_error(c, x, RG_ETOOBIG,
+            return defer_error(x, RG_ETOOBIG,
                                rg_arena_printf(x->req.arena,
                                                "The request body exceeds the limit of %zu bytes.",
                                                x->limit));
@@ -310,12 +380,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (x->deferred != RG_OK)
+        return queue_error(c, x, x->deferred, x->deferred_msg);
     if (x->early != RG_OK) {
         const char *msg = x->early == RG_ENOTFOUND
                               ? "The requested URL was not found on the server. If you entered the "
                                 "URL manually please check your spelling and try again."
                               : NULL;
         return queue_error(c, x, x->early, msg);
+    }
+    if (x->mp) {
+        const char *why = NULL;
+        rg_rc rc = rg_multipart_finish(x->mp, &why);
+        if (rc != RG_OK)
+            return queue_error(c, x, rc, why);
     }
     run_request(h, x);
     return queue(c, x);
@@ -332,6 +410,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     if (x->req.json)
         json_decref(x->req.json);
+    rg_multipart_free(x->mp);
+    if (x->resp.fd >= 0)
+        close(x->resp.fd);
     rg_buf_free(&x->body);
     rg_buf_free(&x->resp.body);
     rg_arena_free(x->req.arena);
@@ -404,12 +485,12 @@ rg_rc rg_http_start(const rg_http_config *cfg, rg_http **out)
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     h->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_LISTEN_SOCKET, h->fd,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 1),
         MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         cfg->conn_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
     if (!h->d) {
         rg_error("http: libmicrohttpd failed to start");
         close(h->fd);

@@ -10,6 +10,7 @@
 #include "store/store_int.h"
 
 #include "core/log.h"
+#include "core/str.h"
 
 #include <string.h>
 
@@ -126,4 +127,249 @@ rg_rc rg_store_dataset_delete(rg_store *s, const char *tenant_id, const char *id
 {
     RG_ASSERT(tenant_id && id);
     return s->ops->dataset_delete(s, tenant_id, id);
+}
+
+/* --- uploads ---------------------------------------------------------------- */
+
+/* An upload id becomes a file name: only a UUID may, so it can never form another path. */
+static bool upload_id_ok(const char *id)
+{
+    return rg_str_is_uuid(rg_str_c(id));
+}
+
+rg_rc rg_store_upload_adopt(rg_store *s, const char *upload_id, const char *spool_path)
+{
+    RG_ASSERT(upload_id && spool_path);
+    if (!upload_id_ok(upload_id) || !*spool_path)
+        return RG_EINVAL;
+    return s->ops->upload_adopt(s, upload_id, spool_path);
+}
+
+rg_rc rg_store_upload_path(rg_store *s, const char *upload_id, char *out, size_t outlen)
+{
+    RG_ASSERT(upload_id && out && outlen > 0);
+    out[0] = '\0';
+    if (!upload_id_ok(upload_id))
+        return RG_EINVAL;
+    return s->ops->upload_path(s, upload_id, out, outlen);
+}
+
+const char *rg_store_spool_dir(const rg_store *s)
+{
+    return s->ops->spool_dir(s);
+}
+
+/* --- documents ---------------------------------------------------------------- */
+
+/* What insert and replace need from d whatever the engine. */
+static bool document_writable(const rg_document *d)
+{
+    return d->name && d->process_rule && d->doc_form && upload_id_ok(d->upload.id) &&
+           d->upload.name;
+}
+
+rg_rc rg_store_document_insert(rg_store *s, rg_document *d)
+{
+    RG_ASSERT(d);
+    if (!document_writable(d) || !d->created_by)
+        return RG_EINVAL;
+    return s->ops->document_insert(s, d);
+}
+
+rg_rc rg_store_document_replace(rg_store *s, rg_document *d)
+{
+    RG_ASSERT(d);
+    if (!document_writable(d))
+        return RG_EINVAL;
+    return s->ops->document_replace(s, d);
+}
+
+rg_rc rg_store_document_get(rg_store *s, rg_arena *arena, const char *tenant_id,
+                            const char *dataset_id, const char *id, rg_document *out)
+{
+    RG_ASSERT(arena && tenant_id && dataset_id && id && out);
+    return s->ops->document_get(s, arena, tenant_id, dataset_id, id, out);
+}
+
+rg_rc rg_store_document_list(rg_store *s, rg_arena *arena, const rg_document_query *q,
+                             rg_document **items, size_t *n, int64_t *total)
+{
+    RG_ASSERT(arena && q && q->tenant_id && q->dataset_id && items && n && total);
+    *items = NULL;
+    *n = 0;
+    *total = 0;
+    if (q->offset < 0 || q->limit < 0)
+        return RG_EINVAL;
+    return s->ops->document_list(s, arena, q, items, n, total);
+}
+
+rg_rc rg_store_document_batch_status(rg_store *s, rg_arena *arena, const char *tenant_id,
+                                     const char *dataset_id, const char *batch, rg_document **items,
+                                     size_t *n)
+{
+    RG_ASSERT(arena && tenant_id && dataset_id && batch && items && n);
+    *items = NULL;
+    *n = 0;
+    return s->ops->document_batch_status(s, arena, tenant_id, dataset_id, batch, items, n);
+}
+
+rg_rc rg_store_document_delete(rg_store *s, const char *tenant_id, const char *dataset_id,
+                               const char *id)
+{
+    RG_ASSERT(tenant_id && dataset_id && id);
+    return s->ops->document_delete(s, tenant_id, dataset_id, id);
+}
+
+rg_rc rg_store_document_action(rg_store *s, rg_arena *arena, const char *tenant_id,
+                               const char *dataset_id, rg_doc_action action, const char *const *ids,
+                               size_t n, const char *user_id, const char **why)
+{
+    RG_ASSERT(arena && tenant_id && dataset_id && why && (n == 0 || ids));
+    RG_ASSERT(action >= RG_DOC_ENABLE && action <= RG_DOC_RETRY);
+    *why = NULL;
+    if (n == 0)
+        return RG_OK;
+    for (size_t i = 0; i < n; i++)
+        RG_ASSERT(ids[i]);
+    return s->ops->document_action(s, arena, tenant_id, dataset_id, action, ids, n, user_id, why);
+}
+
+/* --- segments ------------------------------------------------------------------- */
+
+rg_rc rg_store_segment_list(rg_store *s, rg_arena *arena, const char *tenant_id,
+                            const char *document_id, const char *keyword, const char *status,
+                            int64_t offset, int64_t limit, rg_segment **items, size_t *n,
+                            int64_t *total)
+{
+    RG_ASSERT(arena && tenant_id && document_id && items && n && total);
+    *items = NULL;
+    *n = 0;
+    *total = 0;
+    if (offset < 0 || limit < 0)
+        return RG_EINVAL;
+    return s->ops->segment_list(s, arena, tenant_id, document_id, keyword, status, offset, limit,
+                                items, n, total);
+}
+
+rg_rc rg_store_child_chunk_list(rg_store *s, rg_arena *arena, const char *segment_id,
+                                rg_child_chunk **items, size_t *n)
+{
+    RG_ASSERT(arena && segment_id && items && n);
+    *items = NULL;
+    *n = 0;
+    return s->ops->child_chunk_list(s, arena, segment_id, items, n);
+}
+
+/* --- jobs --------------------------------------------------------------------------- */
+
+rg_rc rg_store_jobs_recover(rg_store *s, int64_t *n)
+{
+    RG_ASSERT(n);
+    *n = 0;
+    return s->ops->jobs_recover(s, n);
+}
+
+rg_rc rg_store_job_claim(rg_store *s, rg_job *out)
+{
+    RG_ASSERT(out);
+    memset(out, 0, sizeof *out);
+    return s->ops->job_claim(s, out);
+}
+
+rg_rc rg_store_job_finish(rg_store *s, const rg_job *job, bool paused)
+{
+    RG_ASSERT(job);
+    return s->ops->job_finish(s, job, paused);
+}
+
+rg_rc rg_store_jobs_expire(rg_store *s, int64_t stall_s, const char *reason, int64_t *n)
+{
+    RG_ASSERT(reason && n);
+    *n = 0;
+    if (stall_s < 0)
+        return RG_EINVAL;
+    return s->ops->jobs_expire(s, stall_s, reason, n);
+}
+
+rg_rc rg_store_jobs_queued(rg_store *s, int64_t *n)
+{
+    RG_ASSERT(n);
+    *n = 0;
+    return s->ops->jobs_queued(s, n);
+}
+
+/* --- job-owned reads and writes: token 0 never owns anything ---------------------- */
+
+rg_rc rg_store_job_document(rg_store *s, rg_arena *arena, const rg_job *job, rg_document *out)
+{
+    RG_ASSERT(arena && job && out);
+    memset(out, 0, sizeof *out);
+    if (job->token == 0)
+        return RG_ECANCELED;
+    return s->ops->job_document(s, arena, job, out);
+}
+
+rg_rc rg_store_job_stage(rg_store *s, const rg_job *job, rg_doc_status to)
+{
+    RG_ASSERT(job);
+    if (job->token == 0)
+        return RG_ECANCELED;
+    if (to < RG_DOC_PARSING || to > RG_DOC_INDEXING)
+        return RG_EINVAL; /* waiting, completed and error have functions of their own */
+    return s->ops->job_stage(s, job, to);
+}
+
+rg_rc rg_store_job_segments(rg_store *s, const rg_job *job, const rg_segment *segs, size_t n,
+                            const rg_child_chunk *children, size_t n_children, int64_t word_count)
+{
+    RG_ASSERT(job && (n == 0 || segs) && (n_children == 0 || children));
+    if (job->token == 0)
+        return RG_ECANCELED;
+    if (n == 0 || word_count < 0)
+        return RG_EINVAL; /* a document without segments is failed, never indexed */
+    return s->ops->job_segments(s, job, segs, n, children, n_children, word_count);
+}
+
+rg_rc rg_store_job_pending(rg_store *s, rg_arena *arena, const rg_job *job, size_t limit,
+                           rg_segment **items, size_t *n)
+{
+    RG_ASSERT(arena && job && items && n);
+    *items = NULL;
+    *n = 0;
+    if (job->token == 0)
+        return RG_ECANCELED;
+    if (limit == 0 || limit > INT64_MAX)
+        return RG_EINVAL;
+    return s->ops->job_pending(s, arena, job, limit, items, n);
+}
+
+rg_rc rg_store_job_indexed(rg_store *s, const rg_job *job, const rg_segment_index *items, size_t n)
+{
+    RG_ASSERT(job && (n == 0 || items));
+    if (job->token == 0)
+        return RG_ECANCELED;
+    for (size_t i = 0; i < n; i++) {
+        const rg_segment_index *it = &items[i];
+        if (!it->segment_id || it->dims < 0 || (it->vector && it->dims == 0) ||
+            (it->terms_len > 0 && !it->terms) || it->tokens < 0)
+            return RG_EINVAL;
+    }
+    return s->ops->job_indexed(s, job, items, n);
+}
+
+rg_rc rg_store_job_fail(rg_store *s, const rg_job *job, const char *reason)
+{
+    RG_ASSERT(job && reason);
+    if (job->token == 0)
+        return RG_ECANCELED;
+    return s->ops->job_fail(s, job, reason);
+}
+
+/* --- consistency ---------------------------------------------------------------------- */
+
+rg_rc rg_store_check(rg_store *s, rg_arena *arena, const char **why)
+{
+    RG_ASSERT(arena && why);
+    *why = NULL;
+    return s->ops->check(s, arena, why);
 }

@@ -17,6 +17,7 @@
 #include "core/arena.h"
 #include "core/common.h"
 #include "domain/dataset.h"
+#include "domain/document.h"
 #include "domain/tenant.h"
 
 typedef struct rg_store rg_store;
@@ -50,7 +51,7 @@ RG_WUR rg_rc rg_store_key_count(rg_store *s, int64_t *n);
 
 typedef struct rg_dataset_query {
     const char *tenant_id;
-    const char *keyword; /* nullable: case-insensitive substring of the name */
+    const char *keyword;        /* nullable: case-insensitive substring of the name */
     const char *const *tag_ids; /* nullable: a dataset must carry every tag */
     size_t n_tag_ids;
     int64_t offset, limit;
@@ -72,5 +73,185 @@ RG_WUR rg_rc rg_store_dataset_list(rg_store *s, rg_arena *arena, const rg_datase
 RG_WUR rg_rc rg_store_dataset_update(rg_store *s, const rg_dataset *d);
 /* Deletes the dataset and everything it owns.  RG_ENOTFOUND if absent. */
 RG_WUR rg_rc rg_store_dataset_delete(rg_store *s, const char *tenant_id, const char *id);
+
+/* --- uploads: the original bytes of every document ----------------------- */
+
+/* Moves the finished file at spool_path (same file system, written by the
+ * caller) into the store's upload area under upload_id, durably (fsync of the
+ * file and the directory).  The spool file is gone on success.  RG_EINVAL
+ * unless upload_id is a UUID; RG_ECONFLICT if that upload exists already. */
+RG_WUR rg_rc rg_store_upload_adopt(rg_store *s, const char *upload_id, const char *spool_path);
+/* Writes the path of an upload's bytes into out (for reading only); RG_EINVAL
+ * unless upload_id is a UUID and the path fits. */
+RG_WUR rg_rc rg_store_upload_path(rg_store *s, const char *upload_id, char *out, size_t outlen);
+/* A directory on the store's file system where callers may create spool
+ * files that rg_store_upload_adopt can rename into place (owned by the handle).
+ * Files left there for an hour are removed when a store is opened. */
+const char *rg_store_spool_dir(const rg_store *s);
+
+/* --- documents ------------------------------------------------------------ */
+
+typedef struct rg_document_query {
+    const char *tenant_id, *dataset_id;
+    const char *keyword; /* nullable: case-insensitive substring of the name */
+    const char *status;  /* nullable: a display_status to filter on */
+    int64_t offset, limit;
+} rg_document_query;
+
+/* Inserts a new document (d->upload already adopted, d->status waiting) with
+ * its upload row and a queued indexing job, in one transaction.  The store
+ * assigns d->position (max + 1 in the dataset) and the process rule id, and
+ * sets the dataset's doc_form, data_source_type and indexing_technique when
+ * they are still unset; the dataset's counters follow.  RG_ENOTFOUND when the
+ * dataset is gone. */
+RG_WUR rg_rc rg_store_document_insert(rg_store *s, rg_document *d);
+/* Replaces a document's content (update-by-text / -file): new upload, name,
+ * process rule, doc_form, doc_language and batch (kept when d->batch is
+ * empty) from d; status back to waiting with every stage timestamp, error,
+ * counter, pause and segment cleared; a new job queued; an earlier job of the
+ * document is cancelled.  The old upload's row and file go unless d keeps the
+ * same upload id.  RG_ENOTFOUND when absent. */
+RG_WUR rg_rc rg_store_document_replace(rg_store *s, rg_document *d);
+/* Reads one document (all fields, including its upload) into *out. */
+RG_WUR rg_rc rg_store_document_get(rg_store *s, rg_arena *arena, const char *tenant_id,
+                                   const char *dataset_id, const char *id, rg_document *out);
+/* One page of a dataset's documents (position descending, as Dify) and the total.
+ * status filters as Dify's display_status (case-insensitive, "active" and
+ * "enabled" mean "available", an unknown one is ignored). */
+RG_WUR rg_rc rg_store_document_list(rg_store *s, rg_arena *arena, const rg_document_query *q,
+                                    rg_document **items, size_t *n, int64_t *total);
+/* The indexing status of every document of a batch: one query, whatever the
+ * batch size; only id, status, is_paused, the stage timestamps, error and the
+ * two counters are filled.  *n == 0 when the batch does not exist. */
+RG_WUR rg_rc rg_store_document_batch_status(rg_store *s, rg_arena *arena, const char *tenant_id,
+                                            const char *dataset_id, const char *batch,
+                                            rg_document **items, size_t *n);
+/* Deletes a document with its segments, child chunks, index data and job,
+ * and its upload (the file is removed after the commit).  A worker busy on it
+ * sees RG_ECANCELED at its next write.  RG_ENOTFOUND when absent. */
+RG_WUR rg_rc rg_store_document_delete(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                      const char *id);
+
+typedef enum rg_doc_action {
+    RG_DOC_ENABLE,
+    RG_DOC_DISABLE,
+    RG_DOC_ARCHIVE,
+    RG_DOC_UN_ARCHIVE,
+    RG_DOC_PAUSE,
+    RG_DOC_RESUME,
+    RG_DOC_RETRY,
+} rg_doc_action;
+
+/* Applies action to each listed document of the dataset, all or nothing.
+ * Rules: enable/disable/archive/un_archive as Dify's batch_update_document_status
+ * (disable on a document that is not completed: RG_EACTION with "Document:
+ * <name> is not completed."); pause only while waiting..indexing and not
+ * paused (a queued job then waits, a running one gets RG_ECANCELED); resume
+ * only when paused (queues a job unless one is queued or running); retry only
+ * in error (clears error, stopped_at and pause, status waiting, queues a job;
+ * completed segments are kept).  On refusal *why points at an arena message
+ * naming the document.  RG_ENOTFOUND (with *why) for an id not in the
+ * dataset.  n == 0 is a no-op. */
+RG_WUR rg_rc rg_store_document_action(rg_store *s, rg_arena *arena, const char *tenant_id,
+                                      const char *dataset_id, rg_doc_action action,
+                                      const char *const *ids, size_t n, const char *user_id,
+                                      const char **why);
+
+/* --- segments --------------------------------------------------------------- */
+
+/* One page of a document's segments (position ascending) and the total;
+ * keyword (nullable) is a substring of the content, status (nullable) exact. */
+RG_WUR rg_rc rg_store_segment_list(rg_store *s, rg_arena *arena, const char *tenant_id,
+                                   const char *document_id, const char *keyword, const char *status,
+                                   int64_t offset, int64_t limit, rg_segment **items, size_t *n,
+                                   int64_t *total);
+/* The child chunks of a segment, position ascending. */
+RG_WUR rg_rc rg_store_child_chunk_list(rg_store *s, rg_arena *arena, const char *segment_id,
+                                       rg_child_chunk **items, size_t *n);
+
+/* --- the indexing job queue -------------------------------------------------- */
+
+typedef struct rg_job {
+    int64_t id;
+    int64_t token; /* proves ownership of the document while the job runs */
+    int attempts;
+    char tenant_id[RG_UUID_LEN + 1];
+    char dataset_id[RG_UUID_LEN + 1];
+    char document_id[RG_UUID_LEN + 1];
+} rg_job;
+
+/* Puts every job left running by a previous process back in the queue (call
+ * once at start, before workers run).  *n is how many. */
+RG_WUR rg_rc rg_store_jobs_recover(rg_store *s, int64_t *n);
+/* Claims the next queued job, fairly: the tenant whose last claim is oldest
+ * goes first, then that tenant's oldest job.  Marks it running with a new
+ * token that the document records.  RG_ENOTFOUND when the queue is empty. */
+RG_WUR rg_rc rg_store_job_claim(rg_store *s, rg_job *out);
+/* Ends a job.  done: finished or failed (the document says which); paused:
+ * the document was paused and waits for resume (if it was resumed meanwhile,
+ * the job goes back to the queue).  A job cancelled, expired or deleted
+ * meanwhile has nothing to end: RG_OK. */
+RG_WUR rg_rc rg_store_job_finish(rg_store *s, const rg_job *job, bool paused);
+/* Marks documents whose running job has made no progress (no job-owned
+ * write, nor the claim) for stall_s seconds as error with reason (the
+ * watchdog), takes the job's ownership away and ends the job; *n is how many. */
+RG_WUR rg_rc rg_store_jobs_expire(rg_store *s, int64_t stall_s, const char *reason, int64_t *n);
+/* Number of queued jobs (for wake-ups and tests). */
+RG_WUR rg_rc rg_store_jobs_queued(rg_store *s, int64_t *n);
+
+/* --- pipeline writes: each checks the job still owns a live, unpaused
+ * document and returns RG_ECANCELED (writing nothing) otherwise ------------- */
+
+/* Reads the document the job works on (with its process rule and upload). */
+RG_WUR rg_rc rg_store_job_document(rg_store *s, rg_arena *arena, const rg_job *job,
+                                   rg_document *out);
+/* Moves the document to status to (parsing..indexing), setting the timestamp
+ * that goes with the move: parsing sets processing_started_at (first time
+ * only), cleaning sets parsing_completed_at, splitting sets
+ * cleaning_completed_at (a skipped stage's, if unset).  A stage the document
+ * has already reached is not repeated (a restarted job): only progress is
+ * recorded.  Indexing needs stored segments.  Also refreshes the progress
+ * time the watchdog reads. */
+RG_WUR rg_rc rg_store_job_stage(rg_store *s, const rg_job *job, rg_doc_status to);
+/* Stores the segments (status waiting, positions 1..n) and their child chunks
+ * in one transaction, replacing any the document had; sets total_segments,
+ * word_count, splitting_completed_at and status indexing.  segs[i].id etc. are
+ * filled by the caller; every child's segment_id names one of segs.  n == 0:
+ * RG_EINVAL (a document without segments is failed, never indexed). */
+RG_WUR rg_rc rg_store_job_segments(rg_store *s, const rg_job *job, const rg_segment *segs, size_t n,
+                                   const rg_child_chunk *children, size_t n_children,
+                                   int64_t word_count);
+/* Up to limit segments of the job's document not yet completed, by position. */
+RG_WUR rg_rc rg_store_job_pending(rg_store *s, rg_arena *arena, const rg_job *job, size_t limit,
+                                  rg_segment **items, size_t *n);
+
+/* What indexing produced for one segment. */
+typedef struct rg_segment_index {
+    const char *segment_id;
+    const float *vector; /* nullable (economy); dims floats */
+    int dims;
+    const char *keywords; /* JSON array text, nullable */
+    const void *terms;    /* opaque full-text data, nullable */
+    size_t terms_len;
+    int64_t tokens;
+} rg_segment_index;
+
+/* Durably stores a batch of indexed segments, marks them completed (enabled),
+ * and raises completed_segments, in one transaction (a segment already
+ * completed is not counted again).  When the last segment is done the
+ * document becomes completed (completed_at, tokens, indexing_latency) and the
+ * dataset's counters follow.  RG_EINVAL for a segment not of the document,
+ * or a document without segments. */
+RG_WUR rg_rc rg_store_job_indexed(rg_store *s, const rg_job *job, const rg_segment_index *items,
+                                  size_t n);
+/* Ends the document in error with reason (stopped_at now) unless it is gone. */
+RG_WUR rg_rc rg_store_job_fail(rg_store *s, const rg_job *job, const char *reason);
+
+/* --- consistency ------------------------------------------------------------- */
+
+/* Recomputes every maintained counter from the rows and compares (for tests
+ * and `ragd check`).  RG_OK when all agree; otherwise RG_EIO and a description
+ * of the first difference in why (arena). */
+RG_WUR rg_rc rg_store_check(rg_store *s, rg_arena *arena, const char **why);
 
 #endif

@@ -52,8 +52,72 @@ struct rg_store_ops {
                           rg_dataset **items, size_t *n, int64_t *total);
     /* Rewrites the mutable fields of a dataset; RG_ENAMEDUP, RG_ENOTFOUND. */
     rg_rc (*dataset_update)(rg_store *s, const rg_dataset *d);
-    /* Deletes a dataset and what it owns; RG_ENOTFOUND if absent. */
+    /* Deletes a dataset and what it owns (documents and their files included);
+     * RG_ENOTFOUND if absent. */
     rg_rc (*dataset_delete)(rg_store *s, const char *tenant_id, const char *id);
+
+    /* Moves a spool file into the upload area, durably; upload_id is a UUID. */
+    rg_rc (*upload_adopt)(rg_store *s, const char *upload_id, const char *spool_path);
+    /* Writes the path of an upload's file; upload_id is a UUID. */
+    rg_rc (*upload_path)(rg_store *s, const char *upload_id, char *out, size_t outlen);
+    /* The spool directory, owned by the handle. */
+    const char *(*spool_dir)(const rg_store *s);
+
+    /* Inserts a document with its upload row, process rule and queued job. */
+    rg_rc (*document_insert)(rg_store *s, rg_document *d);
+    /* Replaces a document's content and queues it again. */
+    rg_rc (*document_replace)(rg_store *s, rg_document *d);
+    /* Reads one document of a tenant's dataset. */
+    rg_rc (*document_get)(rg_store *s, rg_arena *arena, const char *tenant_id,
+                          const char *dataset_id, const char *id, rg_document *out);
+    /* One page and the total from one snapshot; offset and limit are >= 0. */
+    rg_rc (*document_list)(rg_store *s, rg_arena *arena, const rg_document_query *q,
+                           rg_document **items, size_t *n, int64_t *total);
+    /* The status fields of a batch's documents, in one query. */
+    rg_rc (*document_batch_status)(rg_store *s, rg_arena *arena, const char *tenant_id,
+                                   const char *dataset_id, const char *batch, rg_document **items,
+                                   size_t *n);
+    /* Deletes a document and everything it owns; its file after the commit. */
+    rg_rc (*document_delete)(rg_store *s, const char *tenant_id, const char *dataset_id,
+                             const char *id);
+    /* Validates action on every document, then applies it to all in one transaction;
+     * n >= 1 and why is not NULL. */
+    rg_rc (*document_action)(rg_store *s, rg_arena *arena, const char *tenant_id,
+                             const char *dataset_id, rg_doc_action action, const char *const *ids,
+                             size_t n, const char *user_id, const char **why);
+    /* One page of a document's segments; offset and limit are >= 0. */
+    rg_rc (*segment_list)(rg_store *s, rg_arena *arena, const char *tenant_id,
+                          const char *document_id, const char *keyword, const char *status,
+                          int64_t offset, int64_t limit, rg_segment **items, size_t *n,
+                          int64_t *total);
+    /* The child chunks of a segment. */
+    rg_rc (*child_chunk_list)(rg_store *s, rg_arena *arena, const char *segment_id,
+                              rg_child_chunk **items, size_t *n);
+
+    /* Running jobs back to queued (start-up). */
+    rg_rc (*jobs_recover)(rg_store *s, int64_t *n);
+    /* Claims the next job fairly; RG_ENOTFOUND when none is queued. */
+    rg_rc (*job_claim)(rg_store *s, rg_job *out);
+    /* Ends a running job as done or paused. */
+    rg_rc (*job_finish)(rg_store *s, const rg_job *job, bool paused);
+    /* The watchdog; stall_s >= 0. */
+    rg_rc (*jobs_expire)(rg_store *s, int64_t stall_s, const char *reason, int64_t *n);
+    /* Counts the queued jobs. */
+    rg_rc (*jobs_queued)(rg_store *s, int64_t *n);
+    /* The job-owned reads and writes; job->token is not 0. */
+    rg_rc (*job_document)(rg_store *s, rg_arena *arena, const rg_job *job, rg_document *out);
+    rg_rc (*job_stage)(rg_store *s, const rg_job *job, rg_doc_status to);
+    /* n >= 1. */
+    rg_rc (*job_segments)(rg_store *s, const rg_job *job, const rg_segment *segs, size_t n,
+                          const rg_child_chunk *children, size_t n_children, int64_t word_count);
+    /* limit >= 1. */
+    rg_rc (*job_pending)(rg_store *s, rg_arena *arena, const rg_job *job, size_t limit,
+                         rg_segment **items, size_t *n);
+    rg_rc (*job_indexed)(rg_store *s, const rg_job *job, const rg_segment_index *items, size_t n);
+    rg_rc (*job_fail)(rg_store *s, const rg_job *job, const char *reason);
+
+    /* Recomputes the maintained counters and compares. */
+    rg_rc (*check)(rg_store *s, rg_arena *arena, const char **why);
 };
 
 /* The SQLite engine: opens (creating data_dir and <data_dir>/ragd.db if needed)

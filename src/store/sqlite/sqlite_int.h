@@ -3,13 +3,19 @@
  *
  * sqlite_conn.c: connections with their statement caches, transactions, error
  * logging and the registry of per-thread read connections.  sqlite_schema.c:
- * the numbered migrations.  sqlite_store.c: the engine handle and the
- * rg_store_ops built on the two.
+ * the numbered migrations.  sqlite_util.c: binding, column and transaction
+ * helpers every SQL file shares.  sqlite_store.c: the engine handle, tenants,
+ * keys, datasets and the rg_store_ops table.  sqlite_files.c: upload files and
+ * the spool.  sqlite_docs.c: documents, segments, child chunks.  sqlite_jobs.c:
+ * the job queue and the pipeline's job-owned writes.  sqlite_check.c: the
+ * consistency check of the maintained counters.
  */
 #ifndef RG_STORE_SQLITE_SQLITE_INT_H
 #define RG_STORE_SQLITE_SQLITE_INT_H
 
+#include "core/arena.h"
 #include "core/common.h"
+#include "store/store_int.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -73,5 +79,191 @@ void rg_sqlite_readers_close(rg_sqlite_readers *r);
 /* Applies the migrations that PRAGMA user_version says are missing, each in its
  * own transaction.  RG_EIO if the file is newer than this program. */
 RG_WUR rg_rc rg_sqlite_migrate(rg_sqlite_conn *w);
+
+/* --- the engine handle (sqlite_store.c) ------------------------------------ */
+
+typedef struct rg_sqlite_store {
+    rg_store base; /* first: the rg_store * handed out points here */
+    pthread_mutex_t write_mu;
+    rg_sqlite_conn *writer; /* used only with write_mu held */
+    rg_sqlite_readers readers;
+    bool readers_ready;
+    char *path;        /* <data_dir>/ragd.db */
+    char *uploads_dir; /* <data_dir>/uploads: one file per upload, named by its id */
+    char *spool_dir;   /* <data_dir>/spool: callers' files before adoption */
+} rg_sqlite_store;
+
+/* --- helpers (sqlite_util.c) ------------------------------------------------ */
+
+/* The engine handle behind a public handle. */
+rg_sqlite_store *rg_sqlite_of(rg_store *s);
+/* The calling thread's read connection. */
+RG_WUR rg_rc rg_sqlite_read_conn(rg_sqlite_store *s, rg_sqlite_conn **c);
+/* Takes the write lock and opens a write transaction (BEGIN IMMEDIATE). */
+RG_WUR rg_rc rg_sqlite_write_begin(rg_sqlite_store *s, rg_sqlite_conn **w);
+/* Commits (rc == RG_OK) or rolls back, then releases the write lock. */
+RG_WUR rg_rc rg_sqlite_write_end(rg_sqlite_store *s, rg_rc rc);
+/* Maps a failed step: UNIQUE and PRIMARY KEY violations become on_unique and
+ * on_pk, FOREIGN KEY, NOT NULL and CHECK violations RG_EINVAL (logged as a
+ * warning); anything else is logged and becomes RG_EIO. */
+RG_WUR rg_rc rg_sqlite_step_error(rg_sqlite_conn *c, rg_rc on_unique, rg_rc on_pk,
+                                  const char *what);
+
+/* One bound parameter, built with the SQV_ macros below. */
+typedef enum rg_sqv_kind {
+    RG_SQV_NULL,
+    RG_SQV_TEXT,
+    RG_SQV_INT,
+    RG_SQV_REAL,
+    RG_SQV_BLOB
+} rg_sqv_kind;
+typedef struct rg_sqv {
+    rg_sqv_kind kind;
+    const void *p; /* text (NUL-terminated) or blob bytes; NULL binds NULL */
+    size_t n;      /* blob length */
+    int64_t i;
+    double d;
+} rg_sqv;
+
+#define SQV_NULL       ((rg_sqv){.kind = RG_SQV_NULL})
+#define SQV_TEXT(z)    ((rg_sqv){.kind = RG_SQV_TEXT, .p = (z)})
+#define SQV_INT(v)     ((rg_sqv){.kind = RG_SQV_INT, .i = (v)})
+#define SQV_REAL(v)    ((rg_sqv){.kind = RG_SQV_REAL, .d = (v)})
+#define SQV_BLOB(b, l) ((rg_sqv){.kind = RG_SQV_BLOB, .p = (b), .n = (l)})
+/* The parameter list of rg_sqlite_run and rg_sqlite_query: ?1, ?2, ... */
+#define SQV_ARGS(...)                                                                              \
+    (const rg_sqv[]){__VA_ARGS__}, sizeof((const rg_sqv[]){__VA_ARGS__}) / sizeof(rg_sqv)
+
+/* Binds v[0..n) to ?1..?n of st. */
+RG_WUR rg_rc rg_sqlite_bind(rg_sqlite_conn *c, sqlite3_stmt *st, const rg_sqv *v, size_t n);
+/* Runs a statement that returns no rows (or whose rows are ignored) with the
+ * given parameters; *changes (nullable) is sqlite3_changes.  Constraint
+ * violations map as rg_sqlite_step_error with RG_ECONFLICT for both keys. */
+RG_WUR rg_rc rg_sqlite_run(rg_sqlite_conn *c, const char *sql, const rg_sqv *v, size_t n,
+                           int64_t *changes);
+/* Hands out the cached statement for sql with its parameters bound; the caller
+ * steps it and gives it back with rg_sqlite_stmt_done. */
+RG_WUR rg_rc rg_sqlite_query(rg_sqlite_conn *c, const char *sql, const rg_sqv *v, size_t n,
+                             sqlite3_stmt **out);
+/* Runs a query of one integer column; *out is its first row, or RG_ENOTFOUND
+ * when there is none (a NULL reads as 0). */
+RG_WUR rg_rc rg_sqlite_int(rg_sqlite_conn *c, const char *sql, const rg_sqv *v, size_t n,
+                           int64_t *out);
+
+/* Binds text or NULL. */
+int rg_sqlite_bind_z(sqlite3_stmt *st, int i, const char *z);
+/* Points *z at column i's text (NULL for SQL NULL), valid until the next step. */
+RG_WUR rg_rc rg_sqlite_col_text(rg_sqlite_conn *c, sqlite3_stmt *st, int i, const char **z,
+                                size_t *n);
+/* Copies column i into a fixed buffer of cap bytes ("" for NULL); RG_EIO if longer. */
+RG_WUR rg_rc rg_sqlite_col_fixed(rg_sqlite_conn *c, sqlite3_stmt *st, int i, char *buf, size_t cap);
+/* Copies column i into the arena (NULL stays NULL). */
+RG_WUR rg_rc rg_sqlite_col_arena(rg_sqlite_conn *c, rg_arena *a, sqlite3_stmt *st, int i,
+                                 const char **out);
+/* Column i as an integer, or -1 when it is NULL. */
+int64_t rg_sqlite_col_opt(sqlite3_stmt *st, int i);
+/* Allocates n zeroed elements of sz bytes from the arena; *out is NULL when n is 0. */
+RG_WUR rg_rc rg_sqlite_arena_array(rg_arena *a, int64_t n, size_t sz, void **out);
+
+/* Reads one result row into item (elem bytes, zeroed before the call). */
+typedef rg_rc (*rg_sqlite_row_fn)(rg_sqlite_conn *c, rg_arena *a, sqlite3_stmt *st, void *item);
+/* Steps st to its end, reading every row with fn into an arena array of
+ * elem-byte items that grows as needed; *items is NULL when there are none.
+ * Does not give st back. */
+RG_WUR rg_rc rg_sqlite_collect(rg_sqlite_conn *c, rg_arena *a, sqlite3_stmt *st, size_t elem,
+                               rg_sqlite_row_fn fn, void **items, size_t *n);
+/* Builds the LIKE pattern "%kw%" with \, % and _ escaped (ESCAPE '\'), in the
+ * arena.  *fits is false when it is longer than SQLite accepts, in which case
+ * it matches nothing (callers then return an empty result). */
+RG_WUR rg_rc rg_sqlite_like_pattern(rg_sqlite_conn *c, rg_arena *a, const char *kw,
+                                    const char **out, bool *fits);
+
+/* --- upload files (sqlite_files.c) ------------------------------------------ */
+
+/* Creates dir and any missing parents with mode 0700 (each new entry synced). */
+RG_WUR rg_rc rg_sqlite_make_dirs(const char *dir);
+/* Creates the uploads and spool directories and removes stale spool files. */
+RG_WUR rg_rc rg_sqlite_files_open(rg_sqlite_store *s, const char *data_dir);
+/* Removes an upload's file, if it is there (after the commit that dropped it). */
+void rg_sqlite_upload_unlink(rg_sqlite_store *s, const char *upload_id);
+rg_rc rg_sqlite_upload_adopt(rg_store *s, const char *upload_id, const char *spool_path);
+rg_rc rg_sqlite_upload_path(rg_store *s, const char *upload_id, char *out, size_t outlen);
+const char *rg_sqlite_spool_dir(const rg_store *s);
+
+/* --- documents, segments, child chunks (sqlite_docs.c) ----------------------- */
+
+rg_rc rg_sqlite_document_insert(rg_store *s, rg_document *d);
+rg_rc rg_sqlite_document_replace(rg_store *s, rg_document *d);
+rg_rc rg_sqlite_document_get(rg_store *s, rg_arena *arena, const char *tenant_id,
+                             const char *dataset_id, const char *id, rg_document *out);
+rg_rc rg_sqlite_document_list(rg_store *s, rg_arena *arena, const rg_document_query *q,
+                              rg_document **items, size_t *n, int64_t *total);
+rg_rc rg_sqlite_document_batch_status(rg_store *s, rg_arena *arena, const char *tenant_id,
+                                      const char *dataset_id, const char *batch,
+                                      rg_document **items, size_t *n);
+rg_rc rg_sqlite_document_delete(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                const char *id);
+rg_rc rg_sqlite_document_action(rg_store *s, rg_arena *arena, const char *tenant_id,
+                                const char *dataset_id, rg_doc_action action,
+                                const char *const *ids, size_t n, const char *user_id,
+                                const char **why);
+rg_rc rg_sqlite_segment_list(rg_store *s, rg_arena *arena, const char *tenant_id,
+                             const char *document_id, const char *keyword, const char *status,
+                             int64_t offset, int64_t limit, rg_segment **items, size_t *n,
+                             int64_t *total);
+rg_rc rg_sqlite_child_chunk_list(rg_store *s, rg_arena *arena, const char *segment_id,
+                                 rg_child_chunk **items, size_t *n);
+/* Reads the document row st is on (columns in the order of SQLITE_DOC_COLS). */
+RG_WUR rg_rc rg_sqlite_row_document(rg_sqlite_conn *c, rg_arena *a, sqlite3_stmt *st, void *item);
+/* Reads the segment row st is on (columns in the order of SQLITE_SEG_COLS). */
+RG_WUR rg_rc rg_sqlite_row_segment(rg_sqlite_conn *c, rg_arena *a, sqlite3_stmt *st, void *item);
+/* Queues a new job for a document, replacing its earlier jobs: a running one
+ * is cancelled and the document's job token cleared, so its worker's next
+ * write gets RG_ECANCELED. */
+RG_WUR rg_rc rg_sqlite_job_queue(rg_sqlite_conn *w, const char *tenant_id, const char *dataset_id,
+                                 const char *document_id, int64_t now);
+
+/* The select list and joins that rg_sqlite_row_document reads. */
+#define SQLITE_DOC_COLS                                                                            \
+    "d.id, d.tenant_id, d.dataset_id, d.position, d.batch, d.name, d.data_source_type,"            \
+    " d.created_from, d.created_by, d.created_at, d.updated_at, d.doc_form, d.doc_language,"       \
+    " d.indexing_technique, d.embedding_model, d.embedding_model_provider, d.process_rule_id,"     \
+    " d.status, d.is_paused, d.processing_started_at, d.parsing_completed_at,"                     \
+    " d.cleaning_completed_at, d.splitting_completed_at, d.completed_at, d.paused_at,"             \
+    " d.stopped_at, d.disabled_at, d.archived_at, d.error, d.enabled, d.archived,"                 \
+    " d.disabled_by, d.archived_by, d.word_count, d.tokens, d.indexing_latency,"                   \
+    " d.total_segments, d.completed_segments, d.doc_type, d.doc_metadata,"                         \
+    " CASE WHEN r.rules IS NULL THEN json_object('mode', r.mode)"                                  \
+    " ELSE json_object('mode', r.mode, 'rules', json(r.rules)) END,"                               \
+    " u.id, u.name, u.size, u.extension, u.mime_type, u.created_by, u.created_at_us, u.sha256"
+#define SQLITE_DOC_FROM                                                                            \
+    " FROM documents d JOIN process_rules r ON r.id = d.process_rule_id"                           \
+    " JOIN upload_files u ON u.id = d.upload_id"
+#define SQLITE_SEG_COLS                                                                            \
+    "s.id, s.document_id, s.dataset_id, s.position, s.content, s.answer, s.word_count, s.tokens,"  \
+    " s.keywords, s.index_node_id, s.index_node_hash, s.hit_count, s.enabled, s.disabled_at,"      \
+    " s.disabled_by, s.status, s.created_by, s.created_at, s.updated_at, s.indexing_at,"           \
+    " s.completed_at, s.stopped_at, s.updated_by, s.error"
+
+/* --- the job queue and job-owned writes (sqlite_jobs.c) ---------------------- */
+
+rg_rc rg_sqlite_jobs_recover(rg_store *s, int64_t *n);
+rg_rc rg_sqlite_job_claim(rg_store *s, rg_job *out);
+rg_rc rg_sqlite_job_finish(rg_store *s, const rg_job *job, bool paused);
+rg_rc rg_sqlite_jobs_expire(rg_store *s, int64_t stall_s, const char *reason, int64_t *n);
+rg_rc rg_sqlite_jobs_queued(rg_store *s, int64_t *n);
+rg_rc rg_sqlite_job_document(rg_store *s, rg_arena *arena, const rg_job *job, rg_document *out);
+rg_rc rg_sqlite_job_stage(rg_store *s, const rg_job *job, rg_doc_status to);
+rg_rc rg_sqlite_job_segments(rg_store *s, const rg_job *job, const rg_segment *segs, size_t n,
+                             const rg_child_chunk *children, size_t n_children, int64_t word_count);
+rg_rc rg_sqlite_job_pending(rg_store *s, rg_arena *arena, const rg_job *job, size_t limit,
+                            rg_segment **items, size_t *n);
+rg_rc rg_sqlite_job_indexed(rg_store *s, const rg_job *job, const rg_segment_index *items,
+                            size_t n);
+rg_rc rg_sqlite_job_fail(rg_store *s, const rg_job *job, const char *reason);
+
+/* --- consistency (sqlite_check.c) --------------------------------------------- */
+
+rg_rc rg_sqlite_check(rg_store *s, rg_arena *arena, const char **why);
 
 #endif

@@ -12,203 +12,45 @@
  *
  * The dataset columns are listed once, in ds_fields: parameter ?N of the
  * INSERT and UPDATE and result column N-1 of the SELECTs are field N-1.
+ * Documents, jobs, files and the check live in the other sqlite_*.c files;
+ * the ops table at the end of this one gathers them.
  */
 #include "store/sqlite/sqlite_int.h"
-#include "store/store_int.h"
 
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/log.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#define DB_FILE "ragd.db"
+#define DB_FILE            "ragd.db"
+#define SQLITE_MIN_VERSION 3038000
 
-typedef struct sqlite_store {
-    rg_store base; /* first: the rg_store * handed out points here */
-    pthread_mutex_t write_mu;
-    rg_sqlite_conn *writer; /* used only with write_mu held */
-    rg_sqlite_readers readers;
-    bool readers_ready;
-    char *path;
-} sqlite_store;
+typedef rg_sqlite_store sqlite_store;
 
 static sqlite_store *from_base(rg_store *s)
 {
-    return (sqlite_store *)s;
-}
-
-/* --- files ------------------------------------------------------------------ */
-
-/* fsyncs the directory that holds path, so that a new entry in it is durable. */
-static void sync_parent(const char *path)
-{
-    char *dir = rg_xstrdup(path);
-    char *slash = strrchr(dir, '/');
-    const char *d = ".";
-    if (slash == dir)
-        d = "/";
-    else if (slash) {
-        *slash = '\0';
-        d = dir;
-    }
-    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) != 0)
-        rg_warn("store: cannot sync directory %s: %s", d, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    rg_free(dir);
-}
-
-/* Creates dir and any missing parents with mode 0700. */
-static rg_rc make_dirs(const char *dir)
-{
-    char *p = rg_xstrdup(dir);
-    size_t len = strlen(p);
-    while (len > 1 && p[len - 1] == '/')
-        p[--len] = '\0';
-    rg_rc rc = RG_OK;
-    for (char *q = p + 1;; q++) {
-        if (*q != '/' && *q != '\0')
-            continue;
-        char saved = *q;
-        *q = '\0';
-        if (mkdir(p, 0700) == 0)
-            sync_parent(p);
-        else if (errno != EEXIST) {
-            rg_error("store: cannot create directory %s: %s", p, strerror(errno));
-            rc = RG_EIO;
-        }
-        *q = saved;
-        if (saved == '\0' || rc != RG_OK)
-            break;
-    }
-    struct stat sb;
-    if (rc == RG_OK && (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
-        rg_error("store: %s is not a directory", p);
-        rc = RG_EIO;
-    }
-    rg_free(p);
-    return rc;
+    return rg_sqlite_of(s);
 }
 
 /* --- transactions and columns ------------------------------------------------ */
 
 static rg_rc reader(sqlite_store *s, rg_sqlite_conn **c)
 {
-    return rg_sqlite_reader(&s->readers, c);
+    return rg_sqlite_read_conn(s, c);
 }
 
-/* Takes the write lock and opens a write transaction on the writer. */
 static rg_rc write_begin(sqlite_store *s, rg_sqlite_conn **w)
 {
-    pthread_mutex_lock(&s->write_mu);
-    rg_rc rc = rg_sqlite_tx_begin(s->writer, true);
-    if (rc != RG_OK) {
-        pthread_mutex_unlock(&s->write_mu);
-        return rc;
-    }
-    *w = s->writer;
-    return RG_OK;
+    return rg_sqlite_write_begin(s, w);
 }
 
-/* Commits (rc == RG_OK) or rolls back, then releases the write lock. */
 static rg_rc write_end(sqlite_store *s, rg_rc rc)
 {
-    rc = rg_sqlite_tx_end(s->writer, rc);
-    pthread_mutex_unlock(&s->write_mu);
-    return rc;
-}
-
-/* Maps a failed step: the constraint violations a caller can cause become rcs,
- * anything else is logged and becomes RG_EIO. */
-static rg_rc step_error(rg_sqlite_conn *c, rg_rc on_unique, rg_rc on_pk, const char *what)
-{
-    switch (sqlite3_extended_errcode(c->db)) {
-    case SQLITE_CONSTRAINT_UNIQUE: return on_unique;
-    case SQLITE_CONSTRAINT_PRIMARYKEY: return on_pk;
-    case SQLITE_CONSTRAINT_FOREIGNKEY:
-    case SQLITE_CONSTRAINT_NOTNULL:
-        rg_warn("store: %s rejected: %s", what, sqlite3_errmsg(c->db));
-        return RG_EINVAL;
-    default: return rg_sqlite_fail(c, what);
-    }
-}
-
-static int bind_z(sqlite3_stmt *st, int i, const char *z)
-{
-    return z ? sqlite3_bind_text(st, i, z, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
-}
-
-/* Points *z at column i's text (NULL for SQL NULL), valid until the next step. */
-static rg_rc col_text(rg_sqlite_conn *c, sqlite3_stmt *st, int i, const char **z, size_t *n)
-{
-    *z = NULL;
-    *n = 0;
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
-        return RG_OK;
-    *z = (const char *)sqlite3_column_text(st, i);
-    if (!*z)
-        return rg_sqlite_fail(c, "read column");
-    *n = (size_t)sqlite3_column_bytes(st, i);
-    return RG_OK;
-}
-
-/* Copies column i into a fixed buffer of cap bytes ("" for NULL). */
-static rg_rc col_fixed(rg_sqlite_conn *c, sqlite3_stmt *st, int i, char *buf, size_t cap)
-{
-    const char *z;
-    size_t n;
-    RG_TRY(col_text(c, st, i, &z, &n));
-    if (n >= cap) {
-        rg_error("store: column %s holds %zu bytes, at most %zu expected",
-                 sqlite3_column_name(st, i), n, cap - 1);
-        return RG_EIO;
-    }
-    if (n)
-        memcpy(buf, z, n);
-    buf[n] = '\0';
-    return RG_OK;
-}
-
-/* Copies column i into the arena (NULL stays NULL). */
-static rg_rc col_arena(rg_sqlite_conn *c, rg_arena *a, sqlite3_stmt *st, int i, const char **out)
-{
-    const char *z;
-    size_t n;
-    *out = NULL;
-    RG_TRY(col_text(c, st, i, &z, &n));
-    if (!z)
-        return RG_OK;
-    char *p = rg_arena_try_alloc(a, n + 1);
-    if (!p)
-        return RG_ENOMEM;
-    memcpy(p, z, n);
-    p[n] = '\0';
-    *out = p;
-    return RG_OK;
-}
-
-/* Allocates n elements of sz bytes from the arena; *out is NULL when n is 0. */
-static rg_rc arena_array(rg_arena *a, int64_t n, size_t sz, void **out)
-{
-    *out = NULL;
-    if (n <= 0)
-        return RG_OK;
-    if ((uint64_t)n > SIZE_MAX / sz)
-        return RG_ENOMEM;
-    *out = rg_arena_try_alloc(a, (size_t)n * sz);
-    if (!*out)
-        return RG_ENOMEM;
-    memset(*out, 0, (size_t)n * sz);
-    return RG_OK;
+    return rg_sqlite_write_end(s, rc);
 }
 
 /* Runs a one-column, one-row integer query (a COUNT) with optional text params. */
@@ -219,7 +61,8 @@ static rg_rc count_query(rg_sqlite_conn *c, const char *sql, const char *p1, con
     RG_TRY(rg_sqlite_stmt(c, sql, &st));
     rg_rc rc = RG_OK;
     int n = sqlite3_bind_parameter_count(st);
-    if ((n >= 1 && bind_z(st, 1, p1) != SQLITE_OK) || (n >= 2 && bind_z(st, 2, p2) != SQLITE_OK))
+    if ((n >= 1 && rg_sqlite_bind_z(st, 1, p1) != SQLITE_OK) ||
+        (n >= 2 && rg_sqlite_bind_z(st, 2, p2) != SQLITE_OK))
         rc = rg_sqlite_fail(c, "bind");
     else if (sqlite3_step(st) == SQLITE_ROW)
         *out = sqlite3_column_int64(st, 0);
@@ -244,6 +87,8 @@ static void sqlite_close(rg_store *base)
     }
     pthread_mutex_destroy(&s->write_mu);
     rg_free(s->path);
+    rg_free(s->uploads_dir);
+    rg_free(s->spool_dir);
     rg_free(s);
 }
 
@@ -277,16 +122,16 @@ static rg_rc tenant_by_name(rg_sqlite_conn *c, const char *name, rg_tenant *out)
     sqlite3_stmt *st;
     RG_TRY(rg_sqlite_stmt(c, SQL_TENANT_BY_NAME, &st));
     rg_rc rc;
-    if (bind_z(st, 1, name) != SQLITE_OK)
+    if (rg_sqlite_bind_z(st, 1, name) != SQLITE_OK)
         rc = rg_sqlite_fail(c, "bind");
     else {
         int r = sqlite3_step(st);
         if (r == SQLITE_ROW) {
-            rc = col_fixed(c, st, 0, out->id, sizeof out->id);
+            rc = rg_sqlite_col_fixed(c, st, 0, out->id, sizeof out->id);
             if (rc == RG_OK)
-                rc = col_fixed(c, st, 1, out->owner_id, sizeof out->owner_id);
+                rc = rg_sqlite_col_fixed(c, st, 1, out->owner_id, sizeof out->owner_id);
             if (rc == RG_OK)
-                rc = col_fixed(c, st, 2, out->name, sizeof out->name);
+                rc = rg_sqlite_col_fixed(c, st, 2, out->name, sizeof out->name);
         } else if (r == SQLITE_DONE)
             rc = RG_ENOTFOUND;
         else
@@ -304,11 +149,13 @@ static rg_rc tenant_insert(rg_sqlite_conn *w, const char *name, rg_tenant *out)
     sqlite3_stmt *st;
     RG_TRY(rg_sqlite_stmt(w, SQL_TENANT_INSERT, &st));
     rg_rc rc = RG_OK;
-    if (bind_z(st, 1, out->id) != SQLITE_OK || bind_z(st, 2, out->owner_id) != SQLITE_OK ||
-        bind_z(st, 3, out->name) != SQLITE_OK || sqlite3_bind_int64(st, 4, rg_now_s()) != SQLITE_OK)
+    if (rg_sqlite_bind_z(st, 1, out->id) != SQLITE_OK ||
+        rg_sqlite_bind_z(st, 2, out->owner_id) != SQLITE_OK ||
+        rg_sqlite_bind_z(st, 3, out->name) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 4, rg_now_s()) != SQLITE_OK)
         rc = rg_sqlite_fail(w, "bind");
     else if (sqlite3_step(st) != SQLITE_DONE)
-        rc = step_error(w, RG_ECONFLICT, RG_ECONFLICT, "tenant insert");
+        rc = rg_sqlite_step_error(w, RG_ECONFLICT, RG_ECONFLICT, "tenant insert");
     rg_sqlite_stmt_done(w, st);
     return rc;
 }
@@ -349,19 +196,19 @@ static const char SQL_KEY_DELETE[] = "DELETE FROM api_keys WHERE hash = ?1";
 static rg_rc row_to_key(rg_sqlite_conn *c, sqlite3_stmt *st, rg_key *k)
 {
     memset(k, 0, sizeof *k);
-    RG_TRY(col_fixed(c, st, 0, k->id, sizeof k->id));
+    RG_TRY(rg_sqlite_col_fixed(c, st, 0, k->id, sizeof k->id));
     const void *h = sqlite3_column_blob(st, 1);
     if (!h || sqlite3_column_bytes(st, 1) != RG_KEY_HASH_LEN) {
         rg_error("store: api key %s has a malformed hash", k->id);
         return RG_EIO;
     }
     memcpy(k->hash, h, RG_KEY_HASH_LEN);
-    RG_TRY(col_fixed(c, st, 2, k->shown, sizeof k->shown));
-    RG_TRY(col_fixed(c, st, 3, k->dataset_id, sizeof k->dataset_id));
+    RG_TRY(rg_sqlite_col_fixed(c, st, 2, k->shown, sizeof k->shown));
+    RG_TRY(rg_sqlite_col_fixed(c, st, 3, k->dataset_id, sizeof k->dataset_id));
     k->created_at = sqlite3_column_int64(st, 4);
-    RG_TRY(col_fixed(c, st, 5, k->tenant.id, sizeof k->tenant.id));
-    RG_TRY(col_fixed(c, st, 6, k->tenant.owner_id, sizeof k->tenant.owner_id));
-    return col_fixed(c, st, 7, k->tenant.name, sizeof k->tenant.name);
+    RG_TRY(rg_sqlite_col_fixed(c, st, 5, k->tenant.id, sizeof k->tenant.id));
+    RG_TRY(rg_sqlite_col_fixed(c, st, 6, k->tenant.owner_id, sizeof k->tenant.owner_id));
+    return rg_sqlite_col_fixed(c, st, 7, k->tenant.name, sizeof k->tenant.name);
 }
 
 static rg_rc sqlite_key_insert(rg_store *base, const rg_key *k)
@@ -373,14 +220,15 @@ static rg_rc sqlite_key_insert(rg_store *base, const rg_key *k)
     rg_rc rc = rg_sqlite_stmt(w, SQL_KEY_INSERT, &st);
     if (rc != RG_OK)
         return write_end(s, rc);
-    if (bind_z(st, 1, k->id) != SQLITE_OK ||
+    if (rg_sqlite_bind_z(st, 1, k->id) != SQLITE_OK ||
         sqlite3_bind_blob(st, 2, k->hash, RG_KEY_HASH_LEN, SQLITE_STATIC) != SQLITE_OK ||
-        bind_z(st, 3, k->shown) != SQLITE_OK || bind_z(st, 4, k->tenant.id) != SQLITE_OK ||
-        bind_z(st, 5, k->dataset_id[0] ? k->dataset_id : NULL) != SQLITE_OK ||
+        rg_sqlite_bind_z(st, 3, k->shown) != SQLITE_OK ||
+        rg_sqlite_bind_z(st, 4, k->tenant.id) != SQLITE_OK ||
+        rg_sqlite_bind_z(st, 5, k->dataset_id[0] ? k->dataset_id : NULL) != SQLITE_OK ||
         sqlite3_bind_int64(st, 6, k->created_at) != SQLITE_OK)
         rc = rg_sqlite_fail(w, "bind");
     else if (sqlite3_step(st) != SQLITE_DONE)
-        rc = step_error(w, RG_ECONFLICT, RG_ECONFLICT, "key insert");
+        rc = rg_sqlite_step_error(w, RG_ECONFLICT, RG_ECONFLICT, "key insert");
     rg_sqlite_stmt_done(w, st);
     return write_end(s, rc);
 }
@@ -437,7 +285,7 @@ static rg_rc sqlite_key_list(rg_store *base, rg_arena *arena, rg_key **out, size
     void *keys = NULL;
     rg_rc rc = count_query(c, SQL_KEY_COUNT, NULL, NULL, &total);
     if (rc == RG_OK)
-        rc = arena_array(arena, total, sizeof(rg_key), &keys);
+        rc = rg_sqlite_arena_array(arena, total, sizeof(rg_key), &keys);
     if (rc == RG_OK && keys)
         rc = key_rows(c, keys, (size_t)total, n);
     rc = rg_sqlite_tx_end(c, rc);
@@ -566,8 +414,8 @@ static rg_rc bind_dataset(rg_sqlite_conn *c, sqlite3_stmt *st, const rg_dataset 
         const char *p = (const char *)d + ds_fields[i].off;
         int r = SQLITE_OK;
         switch (ds_fields[i].kind) {
-        case DS_UUID: r = bind_z(st, i + 1, p); break;
-        case DS_TEXT: r = bind_z(st, i + 1, *(const char *const *)p); break;
+        case DS_UUID: r = rg_sqlite_bind_z(st, i + 1, p); break;
+        case DS_TEXT: r = rg_sqlite_bind_z(st, i + 1, *(const char *const *)p); break;
         case DS_INT: r = sqlite3_bind_int64(st, i + 1, *(const int64_t *)p); break;
         case DS_BOOL: r = sqlite3_bind_int(st, i + 1, *(const bool *)p ? 1 : 0); break;
         }
@@ -583,8 +431,8 @@ static rg_rc row_to_dataset(rg_sqlite_conn *c, rg_arena *a, sqlite3_stmt *st, rg
     for (int i = 0; i < (int)RG_ARRAY_LEN(ds_fields); i++) {
         char *p = (char *)d + ds_fields[i].off;
         switch (ds_fields[i].kind) {
-        case DS_UUID: RG_TRY(col_fixed(c, st, i, p, RG_UUID_LEN + 1)); break;
-        case DS_TEXT: RG_TRY(col_arena(c, a, st, i, (const char **)(void *)p)); break;
+        case DS_UUID: RG_TRY(rg_sqlite_col_fixed(c, st, i, p, RG_UUID_LEN + 1)); break;
+        case DS_TEXT: RG_TRY(rg_sqlite_col_arena(c, a, st, i, (const char **)(void *)p)); break;
         case DS_INT: *(int64_t *)(void *)p = sqlite3_column_int64(st, i); break;
         case DS_BOOL: *(bool *)p = sqlite3_column_int(st, i) != 0; break;
         }
@@ -604,7 +452,7 @@ static rg_rc sqlite_dataset_insert(rg_store *base, const rg_dataset *d)
     rc = bind_dataset(w, st, d);
     /* (tenant_id, name) is the only UNIQUE constraint of datasets besides its key */
     if (rc == RG_OK && sqlite3_step(st) != SQLITE_DONE)
-        rc = step_error(w, RG_ENAMEDUP, RG_ECONFLICT, "dataset insert");
+        rc = rg_sqlite_step_error(w, RG_ENAMEDUP, RG_ECONFLICT, "dataset insert");
     rg_sqlite_stmt_done(w, st);
     return write_end(s, rc);
 }
@@ -617,7 +465,7 @@ static rg_rc sqlite_dataset_get(rg_store *base, rg_arena *arena, const char *ten
     sqlite3_stmt *st;
     RG_TRY(rg_sqlite_stmt(c, SQL_DS_GET, &st));
     rg_rc rc;
-    if (bind_z(st, 1, tenant_id) != SQLITE_OK || bind_z(st, 2, id) != SQLITE_OK)
+    if (rg_sqlite_bind_z(st, 1, tenant_id) != SQLITE_OK || rg_sqlite_bind_z(st, 2, id) != SQLITE_OK)
         rc = rg_sqlite_fail(c, "bind");
     else {
         int r = sqlite3_step(st);
@@ -632,28 +480,6 @@ static rg_rc sqlite_dataset_get(rg_store *base, rg_arena *arena, const char *ten
     return rc;
 }
 
-/* Builds the LIKE pattern "%kw%" with \, % and _ escaped, in the arena. */
-static rg_rc like_pattern(rg_arena *a, const char *kw, const char **out)
-{
-    size_t n = strlen(kw);
-    if (n > (SIZE_MAX - 3) / 2)
-        return RG_ENOMEM;
-    char *p = rg_arena_try_alloc(a, 2 * n + 3);
-    if (!p)
-        return RG_ENOMEM;
-    size_t o = 0;
-    p[o++] = '%';
-    for (size_t i = 0; i < n; i++) {
-        if (kw[i] == '\\' || kw[i] == '%' || kw[i] == '_')
-            p[o++] = '\\';
-        p[o++] = kw[i];
-    }
-    p[o++] = '%';
-    p[o] = '\0';
-    *out = p;
-    return RG_OK;
-}
-
 /* Reads up to cap rows of the page into items. */
 static rg_rc dataset_rows(rg_sqlite_conn *c, rg_arena *arena, const rg_dataset_query *q,
                           const char *pattern, rg_dataset *items, size_t cap, size_t *n)
@@ -661,7 +487,8 @@ static rg_rc dataset_rows(rg_sqlite_conn *c, rg_arena *arena, const rg_dataset_q
     sqlite3_stmt *st;
     RG_TRY(rg_sqlite_stmt(c, SQL_DS_PAGE, &st));
     rg_rc rc = RG_OK;
-    if (bind_z(st, 1, q->tenant_id) != SQLITE_OK || bind_z(st, 2, pattern) != SQLITE_OK ||
+    if (rg_sqlite_bind_z(st, 1, q->tenant_id) != SQLITE_OK ||
+        rg_sqlite_bind_z(st, 2, pattern) != SQLITE_OK ||
         sqlite3_bind_int64(st, 3, (sqlite3_int64)cap) != SQLITE_OK ||
         sqlite3_bind_int64(st, 4, q->offset) != SQLITE_OK)
         rc = rg_sqlite_fail(c, "bind");
@@ -689,10 +516,11 @@ static rg_rc sqlite_dataset_list(rg_store *base, rg_arena *arena, const rg_datas
     RG_TRY(reader(from_base(base), &c));
     const char *pattern = NULL;
     if (q->keyword) {
-        RG_TRY(like_pattern(arena, q->keyword, &pattern));
+        bool fits;
+        RG_TRY(rg_sqlite_like_pattern(c, arena, q->keyword, &pattern, &fits));
         /* Longer than SQLite accepts for LIKE (50000 bytes): far longer than any
          * name (40 characters), so it is a substring of none. */
-        if (strlen(pattern) > (size_t)sqlite3_limit(c->db, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, -1))
+        if (!fits)
             return RG_OK;
     }
     RG_TRY(rg_sqlite_tx_begin(c, false)); /* one snapshot for the count and the page */
@@ -701,7 +529,7 @@ static rg_rc sqlite_dataset_list(rg_store *base, rg_arena *arena, const rg_datas
     rg_rc rc = count_query(c, SQL_DS_COUNT, q->tenant_id, pattern, &count);
     if (rc == RG_OK && q->offset < count) {
         page = count - q->offset < q->limit ? count - q->offset : q->limit;
-        rc = arena_array(arena, page, sizeof(rg_dataset), &rows);
+        rc = rg_sqlite_arena_array(arena, page, sizeof(rg_dataset), &rows);
     }
     if (rc == RG_OK && rows)
         rc = dataset_rows(c, arena, q, pattern, rows, (size_t)page, n);
@@ -727,7 +555,7 @@ static rg_rc sqlite_dataset_update(rg_store *base, const rg_dataset *d)
     rc = bind_dataset(w, st, d);
     if (rc == RG_OK) {
         if (sqlite3_step(st) != SQLITE_DONE)
-            rc = step_error(w, RG_ENAMEDUP, RG_ECONFLICT, "dataset update");
+            rc = rg_sqlite_step_error(w, RG_ENAMEDUP, RG_ECONFLICT, "dataset update");
         else if (sqlite3_changes(w->db) == 0)
             rc = RG_ENOTFOUND;
     }
@@ -735,24 +563,64 @@ static rg_rc sqlite_dataset_update(rg_store *base, const rg_dataset *d)
     return write_end(s, rc);
 }
 
+static const char SQL_DS_UPLOADS[] =
+    "SELECT upload_id FROM documents WHERE dataset_id = ?1 AND tenant_id = ?2";
+
+typedef struct upload_ids {
+    char (*ids)[RG_UUID_LEN + 1];
+    size_t n, cap;
+} upload_ids;
+
+static rg_rc upload_ids_add(upload_ids *u, sqlite3_stmt *st, rg_sqlite_conn *c)
+{
+    if (u->n == u->cap) {
+        size_t cap = u->cap ? 2 * u->cap : 64;
+        void *p = rg_try_realloc(u->ids, cap * sizeof *u->ids);
+        if (!p)
+            return RG_ENOMEM;
+        u->ids = p;
+        u->cap = cap;
+    }
+    RG_TRY(rg_sqlite_col_fixed(c, st, 0, u->ids[u->n], sizeof u->ids[u->n]));
+    u->n++;
+    return RG_OK;
+}
+
+/* Reads the upload ids of a dataset's documents: their files go after the commit. */
+static rg_rc dataset_uploads(rg_sqlite_conn *w, const char *tenant_id, const char *id,
+                             upload_ids *u)
+{
+    sqlite3_stmt *st;
+    RG_TRY(rg_sqlite_query(w, SQL_DS_UPLOADS, SQV_ARGS(SQV_TEXT(id), SQV_TEXT(tenant_id)), &st));
+    rg_rc rc = RG_OK;
+    int r = SQLITE_DONE;
+    while (rc == RG_OK && (r = sqlite3_step(st)) == SQLITE_ROW)
+        rc = upload_ids_add(u, st, w);
+    if (rc == RG_OK && r != SQLITE_DONE)
+        rc = rg_sqlite_fail(w, "dataset uploads");
+    rg_sqlite_stmt_done(w, st);
+    return rc;
+}
+
 static rg_rc sqlite_dataset_delete(rg_store *base, const char *tenant_id, const char *id)
 {
     sqlite_store *s = from_base(base);
     rg_sqlite_conn *w;
+    upload_ids u = {0};
     RG_TRY(write_begin(s, &w));
-    sqlite3_stmt *st;
-    /* Documents, segments and the rest will be deleted here, in this transaction. */
-    rg_rc rc = rg_sqlite_stmt(w, SQL_DS_DELETE, &st);
-    if (rc != RG_OK)
-        return write_end(s, rc);
-    if (bind_z(st, 1, id) != SQLITE_OK || bind_z(st, 2, tenant_id) != SQLITE_OK)
-        rc = rg_sqlite_fail(w, "bind");
-    else if (sqlite3_step(st) != SQLITE_DONE)
-        rc = rg_sqlite_fail(w, "dataset delete");
-    else if (sqlite3_changes(w->db) == 0)
+    /* documents, segments, child chunks, index data, jobs, process rules and
+     * upload rows go with the dataset (ON DELETE CASCADE and a trigger) */
+    int64_t changes = 0;
+    rg_rc rc = dataset_uploads(w, tenant_id, id, &u);
+    if (rc == RG_OK)
+        rc = rg_sqlite_run(w, SQL_DS_DELETE, SQV_ARGS(SQV_TEXT(id), SQV_TEXT(tenant_id)), &changes);
+    if (rc == RG_OK && changes == 0)
         rc = RG_ENOTFOUND;
-    rg_sqlite_stmt_done(w, st);
-    return write_end(s, rc);
+    rc = write_end(s, rc);
+    for (size_t i = 0; rc == RG_OK && i < u.n; i++)
+        rg_sqlite_upload_unlink(s, u.ids[i]);
+    rg_free(u.ids);
+    return rc;
 }
 
 /* --- open ------------------------------------------------------------------------ */
@@ -772,6 +640,30 @@ static const rg_store_ops sqlite_ops = {
     .dataset_list = sqlite_dataset_list,
     .dataset_update = sqlite_dataset_update,
     .dataset_delete = sqlite_dataset_delete,
+    .upload_adopt = rg_sqlite_upload_adopt,
+    .upload_path = rg_sqlite_upload_path,
+    .spool_dir = rg_sqlite_spool_dir,
+    .document_insert = rg_sqlite_document_insert,
+    .document_replace = rg_sqlite_document_replace,
+    .document_get = rg_sqlite_document_get,
+    .document_list = rg_sqlite_document_list,
+    .document_batch_status = rg_sqlite_document_batch_status,
+    .document_delete = rg_sqlite_document_delete,
+    .document_action = rg_sqlite_document_action,
+    .segment_list = rg_sqlite_segment_list,
+    .child_chunk_list = rg_sqlite_child_chunk_list,
+    .jobs_recover = rg_sqlite_jobs_recover,
+    .job_claim = rg_sqlite_job_claim,
+    .job_finish = rg_sqlite_job_finish,
+    .jobs_expire = rg_sqlite_jobs_expire,
+    .jobs_queued = rg_sqlite_jobs_queued,
+    .job_document = rg_sqlite_job_document,
+    .job_stage = rg_sqlite_job_stage,
+    .job_segments = rg_sqlite_job_segments,
+    .job_pending = rg_sqlite_job_pending,
+    .job_indexed = rg_sqlite_job_indexed,
+    .job_fail = rg_sqlite_job_fail,
+    .check = rg_sqlite_check,
 };
 
 rg_rc rg_sqlite_open(const char *data_dir, rg_store **out)
@@ -781,7 +673,12 @@ rg_rc rg_sqlite_open(const char *data_dir, rg_store **out)
         rg_error("store: this SQLite library was built without thread support");
         return RG_EIO;
     }
-    RG_TRY(make_dirs(data_dir));
+    if (sqlite3_libversion_number() < SQLITE_MIN_VERSION) {
+        rg_error("store: SQLite %s is too old; ragd needs 3.38 or later (JSON ->, RETURNING)",
+                 sqlite3_libversion());
+        return RG_EIO;
+    }
+    RG_TRY(rg_sqlite_make_dirs(data_dir));
     sqlite_store *s = rg_xcalloc(1, sizeof *s);
     s->base.ops = &sqlite_ops;
     /* "./" keeps a relative directory named like "file:..." from being read as a URI */
@@ -798,6 +695,8 @@ rg_rc rg_sqlite_open(const char *data_dir, rg_store **out)
     }
     if (rc == RG_OK)
         rc = rg_sqlite_migrate(s->writer);
+    if (rc == RG_OK)
+        rc = rg_sqlite_files_open(s, data_dir);
     if (rc != RG_OK) {
         sqlite_close(&s->base);
         return rc;
