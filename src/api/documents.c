@@ -653,6 +653,20 @@ static rg_rc run_action(rg_req *req, rg_resp *resp, rg_doc_action act, const cha
     return RG_OK;
 }
 
+/* Compacts ids to those of documents in the dataset; returns how many. */
+static size_t keep_known(rg_req *req, const char **ids, size_t n)
+{
+    rg_principal *p = rg_api_principal(req);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        rg_document d;
+        if (rg_store_document_get(rg_api_ctx(req)->store, req->arena, p->key.tenant.id,
+                                  p->dataset->id, ids[i], &d) == RG_OK)
+            ids[kept++] = ids[i];
+    }
+    return kept;
+}
+
 rg_rc rg_api_documents_status(rg_req *req, rg_resp *resp)
 {
     static const struct {
@@ -667,8 +681,10 @@ rg_rc rg_api_documents_status(rg_req *req, rg_resp *resp)
     RG_TRY(read_ids(req, resp, &ids, &n));
     const char *name = rg_req_param(req, 1);
     for (size_t i = 0; i < RG_ARRAY_LEN(actions); i++)
-        if (strcmp(name, actions[i].name) == 0)
+        if (strcmp(name, actions[i].name) == 0) {
+            n = keep_known(req, ids, n); /* Dify skips ids that are not in the dataset */
             return run_action(req, resp, actions[i].act, ids, n);
+        }
     if (n == 0) /* Dify: an empty list succeeds whatever the action */
         return run_action(req, resp, RG_DOC_ENABLE, ids, 0);
     return rg_resp_fail(resp, req, RG_EACTION,

@@ -31,6 +31,7 @@ struct rg_multipart {
     const char *why;
     rg_buf fields[RG_UPLOAD_MAX_FIELDS];
     char last_key[64], last_filename[256];
+    uint64_t part_bytes; /* bytes of the current part so far */
 };
 
 static int field_index(rg_multipart *m, const char *key)
@@ -111,7 +112,13 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
     rg_multipart *m = cls;
     if (!key)
         return MHD_YES;
-    bool fresh = off == 0 || new_part(m, key, filename); /* off 0: a part's first bytes */
+    /* A new part: another name, or the same names starting again at offset 0
+     * after the current part delivered bytes (MHD may announce a part with an
+     * empty first call, so offset 0 alone does not mean a new part). */
+    bool fresh = new_part(m, key, filename) || (off == 0 && m->part_bytes > 0);
+    if (fresh)
+        m->part_bytes = 0;
+    m->part_bytes += size;
     if (filename) { /* a file part */
         if (fresh) {
             m->req->n_files++;
