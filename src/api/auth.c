@@ -47,22 +47,20 @@ rg_rc rg_api_authenticate(rg_req *req, rg_resp *resp)
     rg_principal *p = rg_arena_calloc(req->arena, 1, sizeof *p);
     unsigned char hash[RG_KEY_HASH_LEN];
     rg_api_key_hash(token, hash);
-    rg_rc rc = rg_store_key_find(api->store, hash, &p->key);
+    const char *dataset_id = route_has_dataset(req) ? rg_req_param(req, 0) : NULL;
+    rg_dataset *ds = dataset_id ? rg_arena_calloc(req->arena, 1, sizeof *ds) : NULL;
+    rg_rc ds_rc;
+    rg_rc rc = rg_store_auth(api->store, req->arena, hash, dataset_id, &p->key, ds, &ds_rc);
     if (rc == RG_ENOTFOUND || (rc == RG_OK && sodium_memcmp(hash, p->key.hash, sizeof hash) != 0))
         return rg_resp_fail(resp, req, RG_EUNAUTH, "Access token is invalid");
     if (rc != RG_OK)
         return rc;
     req->auth = p;
-
-    if (!route_has_dataset(req))
+    if (!dataset_id)
         return RG_OK;
-    const char *dataset_id = rg_req_param(req, 0);
-    p->dataset = rg_arena_calloc(req->arena, 1, sizeof *p->dataset);
-    rc = rg_store_dataset_get(api->store, req->arena, p->key.tenant.id, dataset_id, p->dataset);
-    if (rc == RG_ENOTFOUND)
+    if (ds_rc == RG_ENOTFOUND)
         return rg_resp_fail(resp, req, RG_ENOTFOUND, "Dataset not found.");
-    if (rc != RG_OK)
-        return rc;
+    p->dataset = ds;
     if (p->key.dataset_id[0] && strcmp(p->key.dataset_id, p->dataset->id) != 0)
         return rg_resp_fail(resp, req, RG_EFORBIDDEN,
                             "This API key is bound to another dataset.");

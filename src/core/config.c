@@ -42,7 +42,7 @@ static const setting settings[] = {
      "concurrent client connections; more are refused"},
     {"--conn-timeout", "RAGD_CONN_TIMEOUT", SET_INT, F(conn_timeout_s), 1, 3600, "30",
      "seconds a connection may stay idle or stall mid-request before it is closed"},
-    {"--conn-memory", "RAGD_CONN_MEMORY", SET_SIZE, F(conn_memory), 8192, 16 << 20, "64K",
+    {"--conn-memory", "RAGD_CONN_MEMORY", SET_SIZE, F(conn_memory), 8192, 16 << 20, "32K",
      "per-connection buffer for the request line and headers; larger headers get 431/413"},
     {"--request-memory", "RAGD_REQUEST_MEMORY", SET_SIZE, F(request_arena), 1 << 20,
      (int64_t)1 << 34, "256M", "memory one request may allocate while it is handled"},

@@ -114,8 +114,16 @@ void rg_jsonw_strz(rg_jsonw *w, const char *z)
 
 void rg_jsonw_int(rg_jsonw *w, int64_t v)
 {
+    char tmp[24], *e = tmp + sizeof tmp, *p = e;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
     jsonw_sep(w);
-    (void)rg_buf_printf(w->b, "%lld", (long long)v);
+    (void)rg_buf_append(w->b, p, (size_t)(e - p));
 }
 
 void rg_jsonw_double(rg_jsonw *w, double v)

@@ -67,6 +67,13 @@ rg_rc rg_store_key_insert(rg_store *s, const rg_key *k)
     return s->ops->key_insert(s, k);
 }
 
+rg_rc rg_store_auth(rg_store *s, rg_arena *arena, const unsigned char hash[RG_KEY_HASH_LEN],
+                    const char *dataset_id, rg_key *key, rg_dataset *ds, rg_rc *ds_rc)
+{
+    *ds_rc = RG_ENOTFOUND;
+    return s->ops->auth(s, arena, hash, dataset_id, key, ds, ds_rc);
+}
+
 rg_rc rg_store_key_find(rg_store *s, const unsigned char hash[RG_KEY_HASH_LEN], rg_key *out)
 {
     RG_ASSERT(hash && out);

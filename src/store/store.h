@@ -40,6 +40,13 @@ RG_WUR rg_rc rg_store_tenant_ensure(rg_store *s, const char *name, rg_tenant *ou
 RG_WUR rg_rc rg_store_key_insert(rg_store *s, const rg_key *k);
 /* Finds the key with this hash, filling its tenant.  RG_ENOTFOUND if none. */
 RG_WUR rg_rc rg_store_key_find(rg_store *s, const unsigned char hash[RG_KEY_HASH_LEN], rg_key *out);
+/* Authenticates in one read: finds the key with this hash (RG_ENOTFOUND if
+ * none) and, when dataset_id is not NULL, reads that dataset of the key's
+ * tenant into *ds (strings in arena), setting *ds_rc to RG_OK or RG_ENOTFOUND.
+ * The same as rg_store_key_find then rg_store_dataset_get, from one snapshot
+ * and at the cost of one read transaction (this runs on every request). */
+RG_WUR rg_rc rg_store_auth(rg_store *s, rg_arena *arena, const unsigned char hash[RG_KEY_HASH_LEN],
+                           const char *dataset_id, rg_key *key, rg_dataset *ds, rg_rc *ds_rc);
 /* Lists every key, oldest first, into an array owned by arena. */
 RG_WUR rg_rc rg_store_key_list(rg_store *s, rg_arena *arena, rg_key **out, size_t *n);
 /* Deletes the key with this hash.  RG_ENOTFOUND if none. */

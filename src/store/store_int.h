@@ -35,6 +35,9 @@ struct rg_store_ops {
     rg_rc (*key_insert)(rg_store *s, const rg_key *k);
     /* Finds a key and its tenant by hash in one indexed query; RG_ENOTFOUND if none. */
     rg_rc (*key_find)(rg_store *s, const unsigned char hash[RG_KEY_HASH_LEN], rg_key *out);
+    /* Key and optional dataset from one read transaction (see rg_store_auth). */
+    rg_rc (*auth)(rg_store *s, rg_arena *arena, const unsigned char hash[RG_KEY_HASH_LEN],
+                  const char *dataset_id, rg_key *key, rg_dataset *ds, rg_rc *ds_rc);
     /* Lists every key, oldest first, into an array allocated from arena. */
     rg_rc (*key_list)(rg_store *s, rg_arena *arena, rg_key **out, size_t *n);
     /* Deletes a key by hash; RG_ENOTFOUND if none. */

@@ -625,6 +625,24 @@ static rg_rc sqlite_dataset_delete(rg_store *base, const char *tenant_id, const 
 
 /* --- open ------------------------------------------------------------------------ */
 
+/* rg_store_auth: the two lookups inside one deferred read transaction, so
+ * the WAL read lock is taken and released once per request. */
+static rg_rc sqlite_auth(rg_store *base, rg_arena *arena, const unsigned char hash[RG_KEY_HASH_LEN],
+                         const char *dataset_id, rg_key *key, rg_dataset *ds, rg_rc *ds_rc)
+{
+    rg_sqlite_conn *c;
+    RG_TRY(reader(from_base(base), &c));
+    RG_TRY(rg_sqlite_tx_begin(c, false));
+    rg_rc rc = sqlite_key_find(base, hash, key);
+    if (rc == RG_OK && dataset_id) {
+        *ds_rc = sqlite_dataset_get(base, arena, key->tenant.id, dataset_id, ds);
+        if (*ds_rc != RG_OK && *ds_rc != RG_ENOTFOUND)
+            rc = *ds_rc;
+    }
+    rg_rc end = rg_sqlite_tx_end(c, RG_OK);
+    return rc != RG_OK ? rc : end;
+}
+
 static const rg_store_ops sqlite_ops = {
     .close = sqlite_close,
     .ping = sqlite_ping,
@@ -632,6 +650,7 @@ static const rg_store_ops sqlite_ops = {
     .tenant_ensure = sqlite_tenant_ensure,
     .key_insert = sqlite_key_insert,
     .key_find = sqlite_key_find,
+    .auth = sqlite_auth,
     .key_list = sqlite_key_list,
     .key_delete = sqlite_key_delete,
     .key_count = sqlite_key_count,

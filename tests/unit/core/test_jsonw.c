@@ -72,3 +72,19 @@ TEST(jsonw_depth_limit_marks_failure)
     CHECK(rg_buf_failed(&b));
     rg_buf_free(&b);
 }
+
+TEST(jsonw_integers_at_the_edges)
+{
+    rg_buf b;
+    rg_buf_init(&b, 256);
+    rg_jsonw w;
+    rg_jsonw_init(&w, &b);
+    rg_jsonw_arr(&w);
+    rg_jsonw_int(&w, 0);
+    rg_jsonw_int(&w, -7);
+    rg_jsonw_int(&w, INT64_MAX);
+    rg_jsonw_int(&w, INT64_MIN);
+    rg_jsonw_arr_end(&w);
+    CHECK_EQ_STR(b.p, "[0,-7,9223372036854775807,-9223372036854775808]");
+    rg_buf_free(&b);
+}
