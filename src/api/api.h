@@ -60,6 +60,7 @@ rg_rc rg_api_document_processing(rg_req *req, rg_resp *resp);
 rg_rc rg_api_documents_retry(rg_req *req, rg_resp *resp);
 rg_rc rg_api_document_download(rg_req *req, rg_resp *resp);
 rg_rc rg_api_document_file(rg_req *req, rg_resp *resp);
+rg_rc rg_api_segments_list(rg_req *req, rg_resp *resp);
 
 /* --- helpers (api/input.c) ------------------------------------------------ */
 

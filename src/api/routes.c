@@ -58,6 +58,7 @@ const rg_route rg_api_routes[] = {
      rg_api_document_processing, RG_ROUTE_JSON_OPT},
     {RG_GET, "/v1/datasets/{uuid}/documents/{uuid}/download", rg_api_document_download, 0},
     {RG_GET, "/v1/datasets/{uuid}/documents/{uuid}/file", rg_api_document_file, 0},
+    {RG_GET, "/v1/datasets/{uuid}/documents/{uuid}/segments", rg_api_segments_list, 0},
     {RG_GET, "/v1/datasets/{uuid}/documents/{str}/indexing-status", rg_api_indexing_status, 0},
     {RG_GET, "/v1/workspaces/current/models/model-types/{str}", rg_api_models_list, 0},
 };
