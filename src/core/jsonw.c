@@ -92,9 +92,20 @@ static void jsonw_escaped(rg_buf *b, const char *p, size_t n)
 
 void rg_jsonw_key(rg_jsonw *w, const char *key)
 {
+    /* keys are program constants (identifiers), so they are copied verbatim */
+    size_t n = strlen(key);
+    char tmp[128];
     jsonw_sep(w);
-    jsonw_escaped(w->b, key, strlen(key));
-    (void)rg_buf_putc(w->b, ':');
+    if (n + 3 <= sizeof tmp) {
+        tmp[0] = '"';
+        memcpy(tmp + 1, key, n);
+        tmp[n + 1] = '"';
+        tmp[n + 2] = ':';
+        (void)rg_buf_append(w->b, tmp, n + 3);
+    } else {
+        jsonw_escaped(w->b, key, n);
+        (void)rg_buf_putc(w->b, ':');
+    }
     w->after_key = true;
 }
 

@@ -28,7 +28,8 @@ void rg_jsonw_obj(rg_jsonw *w);
 void rg_jsonw_obj_end(rg_jsonw *w);
 void rg_jsonw_arr(rg_jsonw *w);
 void rg_jsonw_arr_end(rg_jsonw *w);
-/* Writes an object key; the next value call writes its value. */
+/* Writes an object key; the next value call writes its value.  Keys are
+ * program constants and are written without escaping. */
 void rg_jsonw_key(rg_jsonw *w, const char *key);
 void rg_jsonw_str(rg_jsonw *w, rg_str s);
 /* Writes z as a string, or null when z is NULL. */

@@ -15,11 +15,15 @@
 #include "ingest/pipeline.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <time.h>
 
 #define WATCHDOG_PERIOD_MS 2000
+#define RG_WORKER_NICE 10 /* added to the workers' nice value (Linux: per thread) */
 
 struct rg_workers {
     rg_store *s;
@@ -59,9 +63,20 @@ static void wait_ms(rg_workers *w, uint64_t seen, int64_t ms)
     pthread_mutex_unlock(&w->mu);
 }
 
+/* Indexing is background work: the worker threads run at a lower priority
+ * (nice +RG_WORKER_NICE) so that API requests, the status poll above all,
+ * are served at once even while every core indexes. */
+static void lower_priority(void)
+{
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    if (setpriority(PRIO_PROCESS, (id_t)tid, RG_WORKER_NICE) != 0)
+        rg_debug("worker: could not lower the thread priority");
+}
+
 static void *worker_main(void *arg)
 {
     rg_workers *w = arg;
+    lower_priority();
     while (!atomic_load(&w->stop)) {
         rg_job job;
         uint64_t seen = wake_count(w); /* before the claim, so no wake-up is missed */

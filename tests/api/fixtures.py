@@ -8,7 +8,6 @@ document holding that text, split with the same rule.
 import io
 import os
 import zipfile
-import zlib
 
 # ---- text family -------------------------------------------------------------------
 
@@ -75,7 +74,7 @@ HTML_SOURCE = """<!DOCTYPE html>
 <head>
   <title>Volcano notes</title>
   <style>body { color: red; } .secret { display: none; } /* style text must not be indexed */</style>
-  <script>var secret = "this script text must never be indexed, not a single word of it";</script>
+  <script>var secret = "this script text must never be indexed, not one word";</script>
 </head>
 <body>
   <h1>Mount Etna</h1>
@@ -247,9 +246,9 @@ def xlsx():
                 f'<workbook xmlns="{S_NS}" xmlns:r="{R_NS}"><sheets>'
                 '<sheet name="People" sheetId="1" r:id="rId1"/></sheets></workbook>')
     wb_rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-               '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-               '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/'
-               '2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+               '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+               'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+               'officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
                '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/'
                '2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
     ct = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'

@@ -158,7 +158,8 @@ def test_automatic_rule(srv):
 
 def test_automatic_rule_removes_extra_spaces(srv):
     ds = new_dataset(srv)
-    doc, item = indexed(srv, ds, "spaces.txt", "one    two\t\tthree", process_rule={"mode": "automatic"})
+    doc, item = indexed(srv, ds, "spaces.txt", "one    two\t\tthree",
+                        process_rule={"mode": "automatic"})
     eq(srv.list_item(ds, doc["id"]).get("word_count"), len("one two three"),
        "automatic rule collapses runs of spaces (remove_extra_spaces)")
 

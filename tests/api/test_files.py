@@ -8,7 +8,6 @@ holding the text the extractor is documented to produce (fixtures.py), under the
 custom rule; a rule whose separator only occurs in the right decoding (for the
 encodings, 'é') makes a wrong charset visible."""
 import os
-import socket
 import tempfile
 import threading
 import time

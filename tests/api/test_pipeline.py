@@ -4,7 +4,8 @@ watchdog, and updates of a paused document.
 
 The module's server pauses RAGD_BATCH_DELAY_MS before every batch of RAGD_INDEX_BATCH
 segments, so documents can be caught mid-indexing; the fairness and watchdog tests
-spawn servers of their own, and references are indexed on a server without delay."""
+spawn servers of their own."""
+import random
 import time
 import uuid
 
@@ -20,7 +21,6 @@ STAMPS = ["processing_started_at", "parsing_completed_at", "cleaning_completed_a
 RULE = {"mode": "custom", "rules": {"pre_processing_rules": [],
                                     "segmentation": {"separator": "\\n\\n", "max_tokens": 100,
                                                      "chunk_overlap": 0}}}
-_fast = {}
 
 
 def paragraphs(n, tag="p"):
@@ -33,13 +33,6 @@ def new_dataset(srv, key=None):
     kw = {"key": key} if key else {}
     return srv.create_dataset("pipe-" + uuid.uuid4().hex[:10], indexing_technique="economy",
                               **kw)["id"]
-
-
-def fast_server(srv):
-    """A server without batch delay, for reference documents (spawned once)."""
-    if "srv" not in _fast or not _fast["srv"].alive():
-        _fast["srv"] = srv.spawn(env={"RAGD_BATCH_DELAY_MS": "0", "RAGD_INDEX_BATCH": "32"})
-    return _fast["srv"]
 
 
 def status(srv, ds, batch):
@@ -113,7 +106,8 @@ def final_checks(it, name):
 
 
 def mid_indexing(it):
-    return it["indexing_status"] == "indexing" and 0 < it["completed_segments"] < it["total_segments"]
+    return (it["indexing_status"] == "indexing"
+            and 0 < it["completed_segments"] < it["total_segments"])
 
 
 # ---- stages ------------------------------------------------------------------------------------
@@ -177,18 +171,18 @@ def test_crash_and_resume(srv):
           f"{after['completed_segments']} after the restart")
     for k in STAMPS[:4]:
         eq(after.get(k), before.get(k), f"{k} kept across the restart (no re-parse, no re-split)")
+    # an uninterrupted run of the same text, same rule, in another dataset (indexed
+    # meanwhile by the second worker)
+    rds = new_dataset(srv)
+    rdoc, rbatch = srv.create_text(rds, "crash.txt", text, process_rule=RULE)
     it = w.until(srv, ds, batch, lambda i: i["indexing_status"] in ("completed", "error"),
                  timeout=25, what="completed after the restart")
     final_checks(it, "crash")
     eq(it["total_segments"], n, "total_segments after the restart")
-    # an uninterrupted run of the same text, same rule, in another dataset
-    ref = fast_server(srv)
-    rds = new_dataset(ref)
-    rdoc, rbatch = ref.create_text(rds, "crash.txt", text, process_rule=RULE)
-    rit = ref.wait_indexed(rds, rbatch, timeout=20)[0]
+    rit = srv.wait_indexed(rds, rbatch, timeout=20)[0]
     final_checks(rit, "reference")
     eq(it["total_segments"], rit["total_segments"], "same total_segments as the uninterrupted run")
-    mine, theirs = srv.list_item(ds, doc["id"]), ref.list_item(rds, rdoc["id"])
+    mine, theirs = srv.list_item(ds, doc["id"]), srv.list_item(rds, rdoc["id"])
     eq(mine.get("word_count"), theirs.get("word_count"), "same word_count as the uninterrupted run")
     eq(srv.document(ds, doc["id"]).get("segment_count"), n, "segment_count after the restart")
     d = srv.dataset(ds)
@@ -290,8 +284,9 @@ def test_retry(srv):
                               body={"document_ids": [bad["id"]]})
     eq((st, js), (200, {"result": "success"}), f"retry ({raw[:200]!r})")
     again = status(srv, ds, batch)
-    check(again["indexing_status"] in ("waiting", "parsing")
-          or (again["indexing_status"] == "error" and again.get("stopped_at") != first["stopped_at"]),
+    refailed = (again["indexing_status"] == "error"
+                and again.get("stopped_at") != first["stopped_at"])
+    check(again["indexing_status"] in ("waiting", "parsing") or refailed,
           f"right after retry the document is waiting again (or already re-failed): {again}")
     if again["indexing_status"] in ("waiting", "parsing"):
         eq((again.get("error"), again.get("stopped_at")), (None, None),
@@ -312,7 +307,7 @@ def test_retry(srv):
                  400, "invalid_param", "retry without ids")
 
 
-# ---- delete while indexing, update while paused ---------------------------------------------------
+# ---- delete while indexing, update while paused ----------------------------------------------
 
 
 def test_delete_while_indexing(srv):
@@ -417,16 +412,16 @@ def test_watchdog(srv):
 def test_idle_worker_starts_at_once(srv):
     """A document queued on an idle server is picked up at once (the API wakes the
     workers), not at the workers' next one-second poll."""
-    s = fast_server(srv)
+    s = srv.spawn(env={"RAGD_BATCH_DELAY_MS": "0", "RAGD_INDEX_BATCH": "32"})
     ds = new_dataset(s)
+    rnd = random.Random(17)
     took = []
-    for i in range(6):
-        time.sleep(0.25)
+    for i in range(8):
+        time.sleep(rnd.uniform(0.15, 0.4))  # land at different points of the poll cycle
         t0 = time.time()
         _, batch = s.create_text(ds, f"w{i}.txt", "Tiny.")
         s.wait_indexed(ds, batch, interval=0.01)
         took.append(time.time() - t0)
-    took.sort()
-    median = took[len(took) // 2]
-    check(median < 0.4, f"a one-segment document took {median:.2f} s (median; all: "
-          f"{', '.join(f'{t:.2f}' for t in took)}) from create to completed on an idle server")
+    mean = sum(took) / len(took)
+    check(mean < 0.25, f"a one-segment document took {mean:.2f} s on average from create to "
+          f"completed on an idle server ({', '.join(f'{t:.2f}' for t in sorted(took))})")
