@@ -29,14 +29,15 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "ragd %s - a Dify-compatible knowledge-base server\n\n"
-                 "usage:\n"
-                 "  ragd serve [--data DIR] [--listen HOST:PORT] [--workers N] [options]\n"
-                 "  ragd key create [--data DIR] [--tenant NAME] [--dataset ID]\n"
-                 "  ragd key list [--data DIR]\n"
-                 "  ragd key revoke KEY [--data DIR]\n"
-                 "  ragd --help | --version\n\n"
-                 "settings (flag, environment variable, meaning, default):\n",
+    fprintf(out,
+            "ragd %s - a Dify-compatible knowledge-base server\n\n"
+            "usage:\n"
+            "  ragd serve [--data DIR] [--listen HOST:PORT] [--workers N] [options]\n"
+            "  ragd key create [--data DIR] [--tenant NAME] [--dataset ID]\n"
+            "  ragd key list [--data DIR]\n"
+            "  ragd key revoke KEY [--data DIR]\n"
+            "  ragd --help | --version\n\n"
+            "settings (flag, environment variable, meaning, default):\n",
             RAGD_VERSION);
     rg_config_print_help(out);
     fprintf(out, "\nOn first start with an empty data directory, `serve` creates an API key for\n"

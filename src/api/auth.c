@@ -21,8 +21,7 @@
 void rg_api_key_hash(rg_str key, unsigned char out[RG_KEY_HASH_LEN])
 {
     static const unsigned char ctx[crypto_generichash_KEYBYTES] = "ragd api key v1";
-    crypto_generichash(out, RG_KEY_HASH_LEN, (const unsigned char *)key.p, key.n, ctx,
-                       sizeof ctx);
+    crypto_generichash(out, RG_KEY_HASH_LEN, (const unsigned char *)key.p, key.n, ctx, sizeof ctx);
 }
 
 static bool route_has_dataset(const rg_req *req)
@@ -62,8 +61,7 @@ rg_rc rg_api_authenticate(rg_req *req, rg_resp *resp)
         return rg_resp_fail(resp, req, RG_ENOTFOUND, "Dataset not found.");
     p->dataset = ds;
     if (p->key.dataset_id[0] && strcmp(p->key.dataset_id, p->dataset->id) != 0)
-        return rg_resp_fail(resp, req, RG_EFORBIDDEN,
-                            "This API key is bound to another dataset.");
+        return rg_resp_fail(resp, req, RG_EFORBIDDEN, "This API key is bound to another dataset.");
     if (!p->dataset->enable_api)
         return rg_resp_fail(resp, req, RG_EFORBIDDEN, "Dataset api access is not enabled.");
     return RG_OK;

@@ -106,10 +106,9 @@ static void render_dataset(rg_jsonw *w, const rg_dataset *d, render_mode mode)
 {
     static const char *const summary_keys[] = {"enable", "model_name", "model_provider_name",
                                                "summary_prompt"};
-    static const char *const external_keys[] = {"external_knowledge_id",
-                                                "external_knowledge_api_id",
-                                                "external_knowledge_api_name",
-                                                "external_knowledge_api_endpoint"};
+    static const char *const external_keys[] = {
+        "external_knowledge_id", "external_knowledge_api_id", "external_knowledge_api_name",
+        "external_knowledge_api_endpoint"};
     static const char *const icon_keys[] = {"icon_type", "icon", "icon_background", "icon_url"};
     bool hq = d->indexing_technique && strcmp(d->indexing_technique, "high_quality") == 0;
 
@@ -181,8 +180,7 @@ static rg_rc reply_dataset(rg_req *req, rg_resp *resp, const rg_dataset *d, rend
 
 /* ---- input --------------------------------------------------------------- */
 
-static rg_rc read_name(rg_req *req, rg_resp *resp, json_t *body, bool required,
-                       const char **name)
+static rg_rc read_name(rg_req *req, rg_resp *resp, json_t *body, bool required, const char **name)
 {
     bool present;
     const char *v = NULL, *why;
@@ -207,8 +205,7 @@ static rg_rc read_enum(rg_req *req, rg_resp *resp, json_t *body, const char *key
     if (!present || !v)
         return RG_OK;
     if (!valid(rg_str_c(v)))
-        return rg_resp_fail(resp, req, RG_EINVAL, "%s: '%.60s' is not one of %s", key, v,
-                            choices);
+        return rg_resp_fail(resp, req, RG_EINVAL, "%s: '%.60s' is not one of %s", key, v, choices);
     *out = v;
     return RG_OK;
 }
@@ -385,7 +382,8 @@ rg_rc rg_api_datasets_list(rg_req *req, rg_resp *resp)
     int64_t total = 0;
     if (p->key.dataset_id[0]) { /* a bound key sees its own dataset only */
         rg_dataset *one = rg_arena_calloc(req->arena, 1, sizeof *one);
-        rg_rc rc = rg_store_dataset_get(api->store, req->arena, q.tenant_id, p->key.dataset_id, one);
+        rg_rc rc =
+            rg_store_dataset_get(api->store, req->arena, q.tenant_id, p->key.dataset_id, one);
         if (rc != RG_OK && rc != RG_ENOTFOUND)
             return rc;
         bool match = rc == RG_OK && (!q.keyword || strcasestr(one->name, q.keyword));
@@ -432,8 +430,8 @@ rg_rc rg_api_dataset_patch(rg_req *req, rg_resp *resp)
                    (old_technique && strcmp(old_technique, d.indexing_technique) != 0);
     RG_TRY(read_embedding(req, resp, body, &d, changed));
     RG_TRY(read_retrieval_model(req, resp, body, &d));
-    RG_TRY(read_json_object(req, resp, body, "external_retrieval_model",
-                            &d.external_retrieval_model));
+    RG_TRY(
+        read_json_object(req, resp, body, "external_retrieval_model", &d.external_retrieval_model));
     /* Dify: partial_members with a non-empty list replaces the members; only_me
      * and all_team_members clear them; a null permission changes nothing. */
     json_t *perm = json_object_get(body, "permission");

@@ -48,8 +48,8 @@ static void render_upload(rg_jsonw *w, const rg_upload *u)
 static void render_rule(rg_jsonw *w, const rg_document *d, bool with_ids)
 {
     json_t *r = json_loads(d->process_rule, 0, NULL);
-    char *rules = json_dumps(json_object_get(r, "rules"), JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                                              JSON_ENCODE_ANY);
+    char *rules = json_dumps(json_object_get(r, "rules"),
+                             JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
     rg_jsonw_obj(w);
     if (with_ids) {
         rg_jsonw_kstr(w, "id", d->process_rule_id);
@@ -179,8 +179,10 @@ static rg_rc read_settings(rg_req *req, rg_resp *resp, json_t *body, const rg_da
     char why[256];
     RG_TRY(rg_api_opt_string(req, resp, body, "indexing_technique", &v, &present));
     if (v && !rg_dataset_technique_valid(rg_str_c(v)))
-        return rg_resp_fail(resp, req, RG_EINVAL, "indexing_technique: '%.40s' is not one of "
-                                                  "high_quality, economy", v);
+        return rg_resp_fail(resp, req, RG_EINVAL,
+                            "indexing_technique: '%.40s' is not one of "
+                            "high_quality, economy",
+                            v);
     d->indexing_technique = ds->indexing_technique ? ds->indexing_technique : v;
     if (!d->indexing_technique)
         return rg_resp_fail(resp, req, RG_EINVAL, "indexing_technique is required.");
@@ -274,8 +276,8 @@ static rg_rc store_text(rg_req *req, rg_resp *resp, rg_str text, rg_document *d)
     rg_api *api = rg_api_ctx(req);
     rg_upload *u = &d->upload;
     rg_uuid4(u->id);
-    const char *path = rg_arena_printf(req->arena, "%s/%s.text", rg_store_spool_dir(api->store),
-                                       u->id);
+    const char *path =
+        rg_arena_printf(req->arena, "%s/%s.text", rg_store_spool_dir(api->store), u->id);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     bool ok = fd >= 0;
     for (size_t off = 0; ok && off < text.n;) {
@@ -483,8 +485,7 @@ rg_rc rg_api_document_update_text(rg_req *req, rg_resp *resp)
         d.name = clip_name(req, name);
     if (has_text) {
         d.created_by = rg_api_principal(req)->key.tenant.owner_id;
-        RG_TRY(store_text(req, resp, (rg_str){json_string_value(jt), json_string_length(jt)},
-                          &d));
+        RG_TRY(store_text(req, resp, (rg_str){json_string_value(jt), json_string_length(jt)}, &d));
     }
     return replace_document(req, resp, &d, body, has_text);
 }
@@ -558,8 +559,8 @@ rg_rc rg_api_document_delete(rg_req *req, rg_resp *resp)
     RG_TRY(load_document(req, resp, 1, &d, "Document Not Exists."));
     if (d.archived)
         return rg_resp_fail(resp, req, RG_EARCHIVED, "The archived document is not editable.");
-    rg_rc rc = rg_store_document_delete(rg_api_ctx(req)->store, p->key.tenant.id, p->dataset->id,
-                                        d.id);
+    rg_rc rc =
+        rg_store_document_delete(rg_api_ctx(req)->store, p->key.tenant.id, p->dataset->id, d.id);
     if (rc == RG_ENOTFOUND)
         return rg_resp_fail(resp, req, rc, "Document Not Exists.");
     RG_TRY(rc);
@@ -616,8 +617,9 @@ static rg_rc read_ids(rg_req *req, rg_resp *resp, const char ***ids, size_t *n)
     if (!a || json_is_null(a))
         return RG_OK;
     if (!json_is_array(a) || json_array_size(a) > 1000)
-        return rg_resp_fail(resp, req, RG_EINVAL, "document_ids: expected a list of at most 1000 "
-                                                  "document ids");
+        return rg_resp_fail(resp, req, RG_EINVAL,
+                            "document_ids: expected a list of at most 1000 "
+                            "document ids");
     *ids = rg_arena_calloc(req->arena, json_array_size(a) + 1, sizeof **ids);
     json_array_foreach(a, i, v)
     {
@@ -633,8 +635,7 @@ static rg_rc read_ids(rg_req *req, rg_resp *resp, const char ***ids, size_t *n)
     return RG_OK;
 }
 
-static rg_rc run_action(rg_req *req, rg_resp *resp, rg_doc_action act, const char **ids,
-                        size_t n)
+static rg_rc run_action(rg_req *req, rg_resp *resp, rg_doc_action act, const char **ids, size_t n)
 {
     rg_principal *p = rg_api_principal(req);
     rg_api *api = rg_api_ctx(req);
@@ -728,8 +729,8 @@ rg_rc rg_api_document_download(rg_req *req, rg_resp *resp)
     rg_resp_json(resp, &w);
     rg_jsonw_obj(&w);
     rg_jsonw_key(&w, "url");
-    rg_jsonw_strz(&w, rg_arena_printf(req->arena, "/v1/datasets/%s/documents/%s/file",
-                                      d.dataset_id, d.id));
+    rg_jsonw_strz(
+        &w, rg_arena_printf(req->arena, "/v1/datasets/%s/documents/%s/file", d.dataset_id, d.id));
     rg_jsonw_obj_end(&w);
     return RG_OK;
 }

@@ -18,8 +18,8 @@ rg_api *rg_api_ctx(rg_req *req)
     return req->app;
 }
 
-rg_rc rg_api_opt_string(rg_req *req, rg_resp *resp, json_t *obj, const char *key,
-                        const char **out, bool *present)
+rg_rc rg_api_opt_string(rg_req *req, rg_resp *resp, json_t *obj, const char *key, const char **out,
+                        bool *present)
 {
     json_t *v = obj ? json_object_get(obj, key) : NULL;
     *present = v != NULL;

@@ -66,8 +66,8 @@ static void render_provider(rg_jsonw *w, const char *provider, const rg_embed_mo
 
 rg_rc rg_api_models_list(rg_req *req, rg_resp *resp)
 {
-    static const char *const known[] = {"text-embedding", "rerank", "llm",
-                                        "tts",            "speech2text", "moderation"};
+    static const char *const known[] = {"text-embedding", "rerank",    "llm", "tts",
+                                        "speech2text",    "moderation"};
     const char *type = rg_req_param(req, 0);
     bool ok = false;
     for (size_t i = 0; i < RG_ARRAY_LEN(known); i++)

@@ -81,8 +81,7 @@ rg_rc rg_retrieval_model_check(rg_req *req, rg_resp *resp, json_t *v, const char
         return rg_resp_fail(resp, req, RG_EINVAL,
                             "retrieval_model.score_threshold_enabled: required, true or false");
     json_t *k = json_object_get(v, "top_k");
-    if (!json_is_integer(k) || json_integer_value(k) < 1 ||
-        json_integer_value(k) > RG_TOP_K_MAX)
+    if (!json_is_integer(k) || json_integer_value(k) < 1 || json_integer_value(k) > RG_TOP_K_MAX)
         return rg_resp_fail(resp, req, RG_EINVAL,
                             "retrieval_model.top_k: required, a whole number from 1 to %d",
                             RG_TOP_K_MAX);
@@ -110,8 +109,9 @@ rg_rc rg_retrieval_model_check(rg_req *req, rg_resp *resp, json_t *v, const char
                                 "a string");
         rname = json_string_value(n);
     }
-    bool wants_model = json_is_true(re) && (!json_is_string(mode) ||
-                                            strcmp(json_string_value(mode), "reranking_model") == 0);
+    bool wants_model =
+        json_is_true(re) &&
+        (!json_is_string(mode) || strcmp(json_string_value(mode), "reranking_model") == 0);
     if ((wants_model || (rname && *rname)) && json_is_true(re))
         return rg_resp_fail(resp, req, RG_EINVAL,
                             "No Rerank Model available. Please configure a valid provider in the "

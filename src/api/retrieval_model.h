@@ -12,8 +12,7 @@
 
 /* Checks v as a RetrievalModel; on success *json_out is its compact JSON text
  * (arena-owned) ready to store.  RG_EINVAL with a message naming the field. */
-RG_WUR rg_rc rg_retrieval_model_check(rg_req *req, rg_resp *resp, json_t *v,
-                                      const char **json_out);
+RG_WUR rg_rc rg_retrieval_model_check(rg_req *req, rg_resp *resp, json_t *v, const char **json_out);
 /* Writes retrieval_model_dict for the stored JSON text (NULL: defaults).
  * force_keyword: the dataset is not high_quality, so search_method reads
  * keyword_search as Dify shows it. */

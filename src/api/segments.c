@@ -93,10 +93,9 @@ rg_rc rg_api_segments_list(rg_req *req, rg_resp *resp)
     rg_segment *items;
     size_t n;
     int64_t total;
-    RG_TRY(rg_store_segment_list(api->store, req->arena, p->key.tenant.id, d.id,
-                                 keyword && *keyword ? keyword : NULL,
-                                 status && *status ? status : NULL, (page - 1) * eff, eff, &items,
-                                 &n, &total));
+    RG_TRY(rg_store_segment_list(
+        api->store, req->arena, p->key.tenant.id, d.id, keyword && *keyword ? keyword : NULL,
+        status && *status ? status : NULL, (page - 1) * eff, eff, &items, &n, &total));
     bool hier = d.doc_form && strcmp(d.doc_form, "hierarchical_model") == 0;
     rg_jsonw w;
     rg_resp_json(resp, &w);

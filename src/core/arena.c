@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define ARENA_MIN_BLOCK 4096
-#define ARENA_ALIGN 16
+#define ARENA_ALIGN     16
 
 typedef struct arena_block {
     struct arena_block *next;

@@ -14,11 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RG_WUR __attribute__((warn_unused_result))
+#define RG_WUR          __attribute__((warn_unused_result))
 #define RG_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#define RG_NORETURN __attribute__((noreturn))
+#define RG_NORETURN     __attribute__((noreturn))
 #define RG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define RG_UNUSED(x) ((void)(x))
+#define RG_UNUSED(x)    ((void)(x))
 
 /* Every fallible function returns one of these; data goes out through pointers. */
 typedef enum rg_rc {

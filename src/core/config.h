@@ -15,13 +15,13 @@
 #include <stdio.h>
 
 typedef struct rg_config {
-    char data_dir[512];     /* --data / RAGD_DATA */
-    char listen_host[256];  /* from --listen / RAGD_LISTEN */
-    int listen_port;        /* from --listen / RAGD_LISTEN; 0 = ephemeral */
-    int64_t workers;        /* indexing worker threads */
-    int64_t http_threads;   /* HTTP pool threads */
-    int64_t max_json_body;  /* bytes of a JSON request body */
-    int64_t max_upload;     /* bytes of a multipart upload */
+    char data_dir[512];    /* --data / RAGD_DATA */
+    char listen_host[256]; /* from --listen / RAGD_LISTEN */
+    int listen_port;       /* from --listen / RAGD_LISTEN; 0 = ephemeral */
+    int64_t workers;       /* indexing worker threads */
+    int64_t http_threads;  /* HTTP pool threads */
+    int64_t max_json_body; /* bytes of a JSON request body */
+    int64_t max_upload;    /* bytes of a multipart upload */
     int64_t max_connections;
     int64_t conn_timeout_s; /* idle/slow connection timeout */
     int64_t conn_memory;    /* per-connection header and read buffer bytes */
@@ -29,8 +29,10 @@ typedef struct rg_config {
     int64_t shutdown_grace_s;
     int64_t page_limit_max; /* rows one list page may return */
     int64_t stall_timeout_s;
-    int64_t index_batch;    /* segments indexed per transaction */
-    int64_t batch_delay_ms; /* pause before each indexing batch */ /* watchdog: seconds without progress before a document fails */
+    int64_t index_batch; /* segments indexed per transaction */
+    int64_t batch_delay_ms;
+        /* pause before each indexing batch */ /* watchdog: seconds without progress before a
+                                                  document fails */
     char log_level[16];
 } rg_config;
 

@@ -7,7 +7,7 @@
 
 #include "core/common.h"
 
-#define RG_UUID_LEN 36
+#define RG_UUID_LEN  36
 #define RG_BATCH_LEN 20
 
 /* Initialises the random source; RG_EIO when the system has none. */

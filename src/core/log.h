@@ -17,8 +17,8 @@ RG_WUR rg_rc rg_log_parse_level(const char *z, rg_log_level *out);
 void rg_log(rg_log_level lvl, const char *fmt, ...) RG_PRINTF(2, 3);
 
 #define rg_debug(...) rg_log(RG_LOG_DEBUG, __VA_ARGS__)
-#define rg_info(...) rg_log(RG_LOG_INFO, __VA_ARGS__)
-#define rg_warn(...) rg_log(RG_LOG_WARN, __VA_ARGS__)
+#define rg_info(...)  rg_log(RG_LOG_INFO, __VA_ARGS__)
+#define rg_warn(...)  rg_log(RG_LOG_WARN, __VA_ARGS__)
 #define rg_error(...) rg_log(RG_LOG_ERROR, __VA_ARGS__)
 
 #endif

@@ -13,7 +13,7 @@
 #include "core/ids.h"
 #include "core/str.h"
 
-#define RG_DATASET_NAME_MAX 40        /* characters (code points), Dify's limit */
+#define RG_DATASET_NAME_MAX        40  /* characters (code points), Dify's limit */
 #define RG_DATASET_DESCRIPTION_MAX 400 /* characters */
 
 typedef struct rg_dataset {
@@ -26,16 +26,16 @@ typedef struct rg_dataset {
     const char *data_source_type;   /* nullable until the first document */
     const char *indexing_technique; /* nullable | high_quality | economy */
     const char *created_by;
-    const char *author_name;        /* filled by the store from the tenant */
+    const char *author_name; /* filled by the store from the tenant */
     int64_t created_at;
-    const char *updated_by;         /* nullable */
+    const char *updated_by; /* nullable */
     int64_t updated_at;
-    const char *embedding_model;          /* nullable */
-    const char *embedding_model_provider; /* nullable */
-    const char *retrieval_model;          /* JSON text as given, nullable */
-    const char *summary_index_setting;    /* JSON text, nullable */
-    const char *icon_info;                /* JSON text, nullable */
-    const char *doc_form;                 /* nullable until the first document */
+    const char *embedding_model;           /* nullable */
+    const char *embedding_model_provider;  /* nullable */
+    const char *retrieval_model;           /* JSON text as given, nullable */
+    const char *summary_index_setting;     /* JSON text, nullable */
+    const char *icon_info;                 /* JSON text, nullable */
+    const char *doc_form;                  /* nullable until the first document */
     const char *external_knowledge_id;     /* nullable */
     const char *external_knowledge_api_id; /* nullable */
     const char *external_retrieval_model;  /* JSON text, nullable */

@@ -10,9 +10,9 @@
 #include <string.h>
 
 static const char *const status_names[RG_DOC_STATUS_COUNT] = {
-    [RG_DOC_WAITING] = "waiting",     [RG_DOC_PARSING] = "parsing",
-    [RG_DOC_CLEANING] = "cleaning",   [RG_DOC_SPLITTING] = "splitting",
-    [RG_DOC_INDEXING] = "indexing",   [RG_DOC_COMPLETED] = "completed",
+    [RG_DOC_WAITING] = "waiting",   [RG_DOC_PARSING] = "parsing",
+    [RG_DOC_CLEANING] = "cleaning", [RG_DOC_SPLITTING] = "splitting",
+    [RG_DOC_INDEXING] = "indexing", [RG_DOC_COMPLETED] = "completed",
     [RG_DOC_ERROR] = "error",
 };
 

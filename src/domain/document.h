@@ -41,7 +41,7 @@ bool rg_doc_status_can_move(rg_doc_status a, rg_doc_status b);
 /* The uploaded file behind a document (the original bytes, kept for download). */
 typedef struct rg_upload {
     char id[RG_UUID_LEN + 1];
-    const char *name;      /* as the client sent it; never used as a path */
+    const char *name; /* as the client sent it; never used as a path */
     int64_t size;
     const char *extension; /* lower case, no dot: "pdf", "md", "txt" */
     const char *mime_type;
@@ -65,7 +65,7 @@ typedef struct rg_document {
     const char *doc_language;       /* nullable */
     const char *indexing_technique; /* copied from the request or the dataset */
     const char *embedding_model, *embedding_model_provider; /* for high_quality */
-    const char *process_rule;       /* JSON {"mode","rules"} as validated, never NULL */
+    const char *process_rule; /* JSON {"mode","rules"} as validated, never NULL */
     char process_rule_id[RG_UUID_LEN + 1];
     rg_doc_status status;
     bool is_paused;
@@ -74,9 +74,9 @@ typedef struct rg_document {
     const char *error; /* nullable: why it failed, in words a person can act on */
     bool enabled, archived;
     const char *disabled_by, *archived_by; /* nullable */
-    int64_t word_count;  /* -1 until splitting has finished */
-    int64_t tokens;      /* -1 until indexing has finished */
-    double indexing_latency; /* seconds, < 0 when unset */
+    int64_t word_count;                    /* -1 until splitting has finished */
+    int64_t tokens;                        /* -1 until indexing has finished */
+    double indexing_latency;               /* seconds, < 0 when unset */
     int64_t total_segments, completed_segments;
     const char *doc_type;     /* nullable */
     const char *doc_metadata; /* JSON object text, nullable */
@@ -90,8 +90,8 @@ typedef struct rg_segment {
     char dataset_id[RG_UUID_LEN + 1];
     int64_t position; /* 1-based */
     const char *content;
-    const char *answer;   /* nullable (qa_model) */
-    int64_t word_count;   /* characters */
+    const char *answer; /* nullable (qa_model) */
+    int64_t word_count; /* characters */
     int64_t tokens;
     const char *keywords; /* JSON array text, nullable */
     char index_node_id[RG_UUID_LEN + 1];

@@ -13,11 +13,11 @@
 #include "core/ids.h"
 
 #define RG_TENANT_NAME_MAX 64
-#define RG_KEY_HASH_LEN 32
-#define RG_KEY_PREFIX "dataset-"
-#define RG_KEY_RANDOM_LEN 24
-#define RG_KEY_LEN (sizeof(RG_KEY_PREFIX) - 1 + RG_KEY_RANDOM_LEN)
-#define RG_KEY_SHOWN_LEN 12 /* "dataset-" and four characters, for `ragd key list` */
+#define RG_KEY_HASH_LEN    32
+#define RG_KEY_PREFIX      "dataset-"
+#define RG_KEY_RANDOM_LEN  24
+#define RG_KEY_LEN         (sizeof(RG_KEY_PREFIX) - 1 + RG_KEY_RANDOM_LEN)
+#define RG_KEY_SHOWN_LEN   12 /* "dataset-" and four characters, for `ragd key list` */
 
 typedef struct rg_tenant {
     char id[RG_UUID_LEN + 1];

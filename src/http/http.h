@@ -24,7 +24,7 @@
 
 #include <jansson.h>
 
-#define RG_ROUTE_MAX_PARAMS 6
+#define RG_ROUTE_MAX_PARAMS   6
 #define RG_ROUTE_MAX_SEGMENTS 16
 
 typedef enum rg_method {
@@ -71,44 +71,44 @@ typedef struct rg_file_part {
     int64_t size;
 } rg_file_part;
 
-#define RG_UPLOAD_MAX_FIELD ((size_t)1 << 20) /* bytes of one non-file form field */
+#define RG_UPLOAD_MAX_FIELD  ((size_t)1 << 20) /* bytes of one non-file form field */
 #define RG_UPLOAD_MAX_FIELDS 16
 
 struct rg_req {
-    rg_arena *arena;         /* owns everything of this request */
+    rg_arena *arena; /* owns everything of this request */
     rg_method method;
-    rg_str path;             /* decoded path, no query string */
+    rg_str path; /* decoded path, no query string */
     rg_str params[RG_ROUTE_MAX_PARAMS];
     size_t n_params;
-    rg_str body;             /* raw body (borrowed from the server until the response is sent) */
-    json_t *json;            /* parsed body for JSON routes, else NULL; owned by the server */
+    rg_str body;  /* raw body (borrowed from the server until the response is sent) */
+    json_t *json; /* parsed body for JSON routes, else NULL; owned by the server */
     const rg_route *route;
-    void *app;               /* the application pointer given to rg_http_start */
-    void *auth;              /* set by the authenticate hook */
-    void *conn;              /* transport connection, opaque */
+    void *app;  /* the application pointer given to rg_http_start */
+    void *auth; /* set by the authenticate hook */
+    void *conn; /* transport connection, opaque */
     /* multipart uploads (RG_ROUTE_UPLOAD): the first file part, how many file
      * parts came, and the text fields (borrowed until the response is sent) */
     rg_file_part file;
     int n_files;
-    bool multipart;          /* the body was multipart/form-data */
+    bool multipart; /* the body was multipart/form-data */
     const char *field_names[RG_UPLOAD_MAX_FIELDS];
     rg_str field_values[RG_UPLOAD_MAX_FIELDS];
     size_t n_fields;
 };
 
 struct rg_resp {
-    int status;              /* 200 unless set */
+    int status; /* 200 unless set */
     rg_buf body;
-    const char *content_type; /* default application/json */
-    const char *message;      /* error message for a failing rc, arena-owned */
+    const char *content_type;               /* default application/json */
+    const char *message;                    /* error message for a failing rc, arena-owned */
     const char *extra_header, *extra_value; /* one optional header */
-    int fd;                   /* >= 0: send fd_size bytes of this file instead of body */
-    uint64_t fd_size;         /* (the server closes fd) */
+    int fd;           /* >= 0: send fd_size bytes of this file instead of body */
+    uint64_t fd_size; /* (the server closes fd) */
 };
 
 typedef struct rg_http_config {
     const char *host;
-    int port;                /* 0 = ephemeral; rg_http_port tells which */
+    int port; /* 0 = ephemeral; rg_http_port tells which */
     unsigned threads;
     unsigned max_connections;
     unsigned conn_timeout_s;
@@ -117,7 +117,7 @@ typedef struct rg_http_config {
     size_t max_upload;
     size_t request_arena;
     size_t max_response;
-    const char *spool_dir;   /* where upload parts are spooled (same file system as the store) */
+    const char *spool_dir; /* where upload parts are spooled (same file system as the store) */
     const rg_route *routes;
     size_t n_routes;
     rg_rc (*authenticate)(rg_req *req, rg_resp *resp);

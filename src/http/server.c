@@ -45,12 +45,12 @@ typedef struct req_ctx {
     rg_req req;
     rg_resp resp;
     rg_buf body;
-    rg_rc early;    /* an error found before the body was read (404, 405) */
+    rg_rc early; /* an error found before the body was read (404, 405) */
     size_t limit;
     uint64_t received; /* body bytes so far (uploads are not buffered) */
     rg_rc deferred;    /* an error found mid-body, answered when the body ends */
     const char *deferred_msg;
-    rg_multipart *mp;  /* upload routes: the streaming multipart parser */
+    rg_multipart *mp; /* upload routes: the streaming multipart parser */
     bool upload;
     bool responded; /* a response was queued before the final call */
 } req_ctx;
@@ -239,9 +239,9 @@ static rg_rc parse_body(req_ctx *x)
     json_error_t err;
     json_t *j = json_loadb(x->body.p, x->body.len, JSON_REJECT_DUPLICATES, &err);
     if (!j) {
-        x->resp.message = rg_arena_printf(
-            x->req.arena, "Failed to decode JSON object: %s (line %d, column %d)", err.text,
-            err.line, err.column);
+        x->resp.message =
+            rg_arena_printf(x->req.arena, "Failed to decode JSON object: %s (line %d, column %d)",
+                            err.text, err.line, err.column);
         return RG_EBADREQ;
     }
     x->req.json = j;
@@ -314,7 +314,8 @@ static enum MHD_Result discard(req_ctx *x, size_t *upload_data_size)
 
 static bool declared_too_big(struct MHD_Connection *c, size_t limit)
 {
-    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     int64_t n;
     if (!cl)
         return false;
@@ -324,8 +325,8 @@ static bool declared_too_big(struct MHD_Connection *c, size_t limit)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     RG_UNUSED(version);
     rg_http *h = cls;
@@ -334,11 +335,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         x = ctx_new(h, c, url, method);
         *con_cls = x;
         if (declared_too_big(c, x->limit) && x->early == RG_OK) {
-            return queue_error(c, x, (x->req.route->flags & RG_ROUTE_UPLOAD) ? RG_EFILETOOBIG
-                                                                             : RG_ETOOBIG,
-                               rg_arena_printf(x->req.arena,
-                                               "The request body exceeds the limit of %zu bytes.",
-                                               x->limit));
+            return queue_error(
+                c, x, (x->req.route->flags & RG_ROUTE_UPLOAD) ? RG_EFILETOOBIG : RG_ETOOBIG,
+                rg_arena_printf(x->req.arena, "The request body exceeds the limit of %zu bytes.",
+                                x->limit));
         }
         return MHD_YES;
     }
@@ -486,11 +486,11 @@ rg_rc rg_http_start(const rg_http_config *cfg, rg_http **out)
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     h->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_LISTEN_SOCKET, h->fd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 1),
-        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        cfg->conn_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+        MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)(cfg->threads ? cfg->threads : 1), MHD_OPTION_CONNECTION_LIMIT,
+        cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, h, MHD_OPTION_END);
     if (!h->d) {
         rg_error("http: libmicrohttpd failed to start");
         close(h->fd);

@@ -28,12 +28,12 @@ typedef enum rg_doctype {
 } rg_doctype;
 
 /* Named limits (documented in docs/CONFIG.md). */
-#define RG_EXTRACT_MAX_TEXT ((size_t)64 << 20)        /* bytes of extracted text */
-#define RG_EXTRACT_MAX_UNZIPPED ((size_t)256 << 20)   /* bytes read out of a docx/xlsx */
-#define RG_EXTRACT_MAX_ZIP_RATIO 200                  /* uncompressed/compressed per entry */
-#define RG_EXTRACT_CHILD_CPU_S 60                     /* CPU seconds of a helper process */
-#define RG_EXTRACT_CHILD_WALL_S 120                   /* wall seconds of a helper process */
-#define RG_EXTRACT_CHILD_MEMORY ((size_t)1 << 30)     /* address space of a helper process */
+#define RG_EXTRACT_MAX_TEXT      ((size_t)64 << 20)  /* bytes of extracted text */
+#define RG_EXTRACT_MAX_UNZIPPED  ((size_t)256 << 20) /* bytes read out of a docx/xlsx */
+#define RG_EXTRACT_MAX_ZIP_RATIO 200                 /* uncompressed/compressed per entry */
+#define RG_EXTRACT_CHILD_CPU_S   60                  /* CPU seconds of a helper process */
+#define RG_EXTRACT_CHILD_WALL_S  120                 /* wall seconds of a helper process */
+#define RG_EXTRACT_CHILD_MEMORY  ((size_t)1 << 30)   /* address space of a helper process */
 
 /* Maps a file extension (any case, without the dot) to a type.  RG_EFILETYPE
  * for anything ragd does not extract. */
@@ -48,7 +48,6 @@ const char *rg_doctype_supported(void);
  * line ends, NUL-free.  On failure returns an error (RG_EINVAL for a bad or
  * empty file, RG_ETOOBIG past a limit, RG_ETIMEOUT, RG_EIO) and writes the
  * reason for a person into why (always NUL-terminated).  Thread-safe. */
-RG_WUR rg_rc rg_extract_file(const char *path, rg_doctype t, rg_buf *out, char *why,
-                             size_t whylen);
+RG_WUR rg_rc rg_extract_file(const char *path, rg_doctype t, rg_buf *out, char *why, size_t whylen);
 
 #endif

@@ -49,8 +49,7 @@ static void table_init(term_table *t, rg_arena *a, size_t cap)
 static term_slot *table_find(term_table *t, rg_str s)
 {
     size_t i = hash_bytes(s.p, s.n) & (t->cap - 1);
-    while (t->slots[i].term &&
-           !(t->slots[i].len == s.n && memcmp(t->slots[i].term, s.p, s.n) == 0))
+    while (t->slots[i].term && !(t->slots[i].len == s.n && memcmp(t->slots[i].term, s.p, s.n) == 0))
         i = (i + 1) & (t->cap - 1);
     return &t->slots[i];
 }

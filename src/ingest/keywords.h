@@ -16,8 +16,7 @@
 
 /* For each of the n chunks, writes into out[i] a JSON array text (arena) of
  * at most k keywords, best first (ties by first appearance). */
-void rg_keywords_extract(rg_arena *a, const rg_str *chunks, size_t n, size_t k,
-                         const char **out);
+void rg_keywords_extract(rg_arena *a, const rg_str *chunks, size_t n, size_t k, const char **out);
 /* The term list of one chunk for the full-text index: "term\ttf\n" lines in
  * first-appearance order (arena); *len is its length. */
 const char *rg_keywords_terms(rg_arena *a, rg_str chunk, size_t *len);

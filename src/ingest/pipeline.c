@@ -29,7 +29,7 @@
 #include <string.h>
 #include <time.h>
 
-#define JOB_ARENA ((size_t)2 << 30)
+#define JOB_ARENA   ((size_t)2 << 30)
 #define BATCH_ARENA ((size_t)256 << 20)
 
 typedef struct job_ctx {
@@ -215,7 +215,8 @@ static rg_rc prepare(job_ctx *j)
     }
     rg_process_rule rule;
     rc = rg_store_job_stage(j->s, j->job, RG_DOC_CLEANING);
-    if (rc == RG_OK && rg_process_rule_load(j->a, j->doc.process_rule, &rule, why, sizeof why) != RG_OK)
+    if (rc == RG_OK &&
+        rg_process_rule_load(j->a, j->doc.process_rule, &rule, why, sizeof why) != RG_OK)
         rc = fail(j, why);
     rg_buf clean;
     rg_buf_init(&clean, RG_EXTRACT_MAX_TEXT);

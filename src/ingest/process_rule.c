@@ -75,8 +75,7 @@ static const char *dump(rg_arena *a, json_t *v)
     return r;
 }
 
-rg_rc rg_process_rule_check(rg_arena *a, json_t *v, const char **stored, char *why,
-                            size_t whylen)
+rg_rc rg_process_rule_check(rg_arena *a, json_t *v, const char **stored, char *why, size_t whylen)
 {
     if (!v || json_is_null(v)) {
         *stored = automatic_rules;
@@ -162,13 +161,14 @@ rg_rc rg_process_rule_load(rg_arena *a, const char *stored, rg_process_rule *out
     } else {
         out->mode = strcmp(m, "hierarchical") == 0 ? RG_RULE_HIERARCHICAL : RG_RULE_CUSTOM;
         const char *pm = json_string_value(json_object_get(rules, "parent_mode"));
-        out->parent_mode = pm && strcmp(pm, "full-doc") == 0 ? RG_SPLIT_FULL_DOC : RG_SPLIT_PARAGRAPH;
+        out->parent_mode =
+            pm && strcmp(pm, "full-doc") == 0 ? RG_SPLIT_FULL_DOC : RG_SPLIT_PARAGRAPH;
         json_t *seg = json_object_get(rules, "segmentation");
         if (seg)
             rc = load_split(a, seg, &out->segmentation, why, whylen);
         if (rc == RG_OK && out->mode == RG_RULE_HIERARCHICAL)
-            rc = load_split(a, json_object_get(rules, "subchunk_segmentation"), &out->subchunk,
-                            why, whylen);
+            rc = load_split(a, json_object_get(rules, "subchunk_segmentation"), &out->subchunk, why,
+                            whylen);
     }
     json_decref(v);
     return rc;

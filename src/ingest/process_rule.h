@@ -18,9 +18,9 @@ typedef struct rg_process_rule {
     rg_rule_mode mode;
     rg_clean_rule clean[2];
     size_t n_clean;
-    rg_split_rule segmentation;     /* the chunks, or the parents when hierarchical */
+    rg_split_rule segmentation; /* the chunks, or the parents when hierarchical */
     rg_split_parent_mode parent_mode;
-    rg_split_rule subchunk;         /* the children when hierarchical */
+    rg_split_rule subchunk; /* the children when hierarchical */
 } rg_process_rule;
 
 /* Validates a request's process_rule (v NULL or JSON null: automatic) and
@@ -30,7 +30,7 @@ RG_WUR rg_rc rg_process_rule_check(rg_arena *a, json_t *v, const char **stored, 
                                    size_t whylen);
 /* Interprets stored JSON text (from rg_process_rule_check) into *out; the
  * separators are unescaped into the arena. */
-RG_WUR rg_rc rg_process_rule_load(rg_arena *a, const char *stored, rg_process_rule *out,
-                                  char *why, size_t whylen);
+RG_WUR rg_rc rg_process_rule_load(rg_arena *a, const char *stored, rg_process_rule *out, char *why,
+                                  size_t whylen);
 
 #endif

@@ -10,18 +10,19 @@
 #include <string.h>
 
 static const char *const stopwords[] = {
-    "a",     "about", "above", "after", "again", "against", "all",   "am",    "an",    "and",
-    "any",   "are",   "as",    "at",    "be",    "because", "been",  "before", "being", "below",
-    "between", "both", "but",  "by",    "can",   "did",     "do",    "does",  "doing", "down",
-    "during", "each", "few",   "for",   "from",  "further", "had",   "has",   "have",  "having",
-    "he",    "her",   "here",  "hers",  "him",   "his",     "how",   "i",     "if",    "in",
-    "into",  "is",    "it",    "its",   "itself", "just",   "me",    "more",  "most",  "my",
-    "no",    "nor",   "not",   "now",   "of",    "off",     "on",    "once",  "only",  "or",
-    "other", "our",   "ours",  "out",   "over",  "own",     "same",  "she",   "should", "so",
-    "some",  "such",  "than",  "that",  "the",   "their",   "theirs", "them", "then",  "there",
-    "these", "they",  "this",  "those", "through", "to",    "too",   "under", "until", "up",
-    "very",  "was",   "we",    "were",  "what",  "when",    "where", "which", "while", "who",
-    "whom",  "why",   "will",  "with",  "you",   "your",    "yours",
+    "a",      "about", "above",   "after",  "again",   "against", "all",     "am",    "an",
+    "and",    "any",   "are",     "as",     "at",      "be",      "because", "been",  "before",
+    "being",  "below", "between", "both",   "but",     "by",      "can",     "did",   "do",
+    "does",   "doing", "down",    "during", "each",    "few",     "for",     "from",  "further",
+    "had",    "has",   "have",    "having", "he",      "her",     "here",    "hers",  "him",
+    "his",    "how",   "i",       "if",     "in",      "into",    "is",      "it",    "its",
+    "itself", "just",  "me",      "more",   "most",    "my",      "no",      "nor",   "not",
+    "now",    "of",    "off",     "on",     "once",    "only",    "or",      "other", "our",
+    "ours",   "out",   "over",    "own",    "same",    "she",     "should",  "so",    "some",
+    "such",   "than",  "that",    "the",    "their",   "theirs",  "them",    "then",  "there",
+    "these",  "they",  "this",    "those",  "through", "to",      "too",     "under", "until",
+    "up",     "very",  "was",     "we",     "were",    "what",    "when",    "where", "which",
+    "while",  "who",   "whom",    "why",    "will",    "with",    "you",     "your",  "yours",
 };
 
 bool rg_is_stopword(rg_str w)
@@ -59,12 +60,12 @@ static size_t utf8_decode(const unsigned char *p, const unsigned char *end, uint
 
 static bool is_cjk(uint32_t c)
 {
-    return (c >= 0x3040 && c <= 0x30FF) ||   /* kana */
-           (c >= 0x3400 && c <= 0x4DBF) ||   /* CJK extension A */
-           (c >= 0x4E00 && c <= 0x9FFF) ||   /* CJK unified */
-           (c >= 0xAC00 && c <= 0xD7AF) ||   /* Hangul syllables */
-           (c >= 0xF900 && c <= 0xFAFF) ||   /* compatibility ideographs */
-           (c >= 0x20000 && c <= 0x2FFFF);   /* supplementary ideographs */
+    return (c >= 0x3040 && c <= 0x30FF) || /* kana */
+           (c >= 0x3400 && c <= 0x4DBF) || /* CJK extension A */
+           (c >= 0x4E00 && c <= 0x9FFF) || /* CJK unified */
+           (c >= 0xAC00 && c <= 0xD7AF) || /* Hangul syllables */
+           (c >= 0xF900 && c <= 0xFAFF) || /* compatibility ideographs */
+           (c >= 0x20000 && c <= 0x2FFFF); /* supplementary ideographs */
 }
 
 static bool is_word_char(uint32_t c)

@@ -23,7 +23,7 @@
 #include <time.h>
 
 #define WATCHDOG_PERIOD_MS 2000
-#define RG_WORKER_NICE 10 /* added to the workers' nice value (Linux: per thread) */
+#define RG_WORKER_NICE     10 /* added to the workers' nice value (Linux: per thread) */
 
 struct rg_workers {
     rg_store *s;

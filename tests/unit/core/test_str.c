@@ -7,8 +7,8 @@ TEST(str_utf8_valid_accepts_wellformed)
 {
     CHECK(rg_utf8_valid("", 0));
     CHECK(rg_utf8_valid("abc", 3));
-    CHECK(rg_utf8_valid("\xe5\x85\x89\xe5\x90\x88", 6));   /* 光合 */
-    CHECK(rg_utf8_valid("\xf0\x9f\x98\x80", 4));           /* emoji */
+    CHECK(rg_utf8_valid("\xe5\x85\x89\xe5\x90\x88", 6)); /* 光合 */
+    CHECK(rg_utf8_valid("\xf0\x9f\x98\x80", 4));         /* emoji */
     CHECK(rg_utf8_valid("\xc3\xa9", 2));
 }
 

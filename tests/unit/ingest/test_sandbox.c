@@ -80,7 +80,8 @@ TEST(extract_sandbox_stdout_cap)
     CHECK_EQ_INT(rg_sandbox_run("/usr/bin/yes", yes, &l, &out, &res, why, sizeof why), RG_ETOOBIG);
     CHECK_EQ_INT(out.len, 1000);
     CHECK(strncmp(out.p, "ragd\nragd\n", 10) == 0);
-    CHECK(res.truncated && (res.signal == SIGKILL || res.signal == SIGPIPE)); /* whichever lands first */
+    CHECK(res.truncated &&
+          (res.signal == SIGKILL || res.signal == SIGPIPE)); /* whichever lands first */
     CHECK_EQ_STR(why, "/usr/bin/yes wrote more than 1000 bytes and was stopped");
     rg_buf_free(&out);
 }
