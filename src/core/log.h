@@ -7,7 +7,7 @@
 
 #include "core/common.h"
 
-typedef enum { RG_LOG_DEBUG, RG_LOG_INFO, RG_LOG_WARN, RG_LOG_ERROR } rg_log_level;
+typedef enum { RG_LOG_DEBUG, RG_LOG_INFO, RG_LOG_WARN, RG_LOG_ERROR, RG_LOG_OFF } rg_log_level;
 
 /* Sets the lowest level that is printed (default RG_LOG_INFO). */
 void rg_log_set_level(rg_log_level lvl);
