@@ -15,7 +15,6 @@
 #include "ingest/pipeline.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -64,15 +63,13 @@ static void wait_ms(rg_workers *w, uint64_t seen, int64_t ms)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Indexing is background work: worker threads run under SCHED_IDLE (or at
- * nice +RG_WORKER_NICE where that is refused), so that API requests, the
- * status poll above all, get a core at once even while every core indexes.
- * Idle-class threads still use every cycle nothing else wants. */
+/* Indexing is background work: worker threads run at nice +RG_WORKER_NICE
+ * (per thread on Linux), so API requests, the status poll above all, are
+ * served first while every core indexes.  Not SCHED_IDLE: under a sustained
+ * request load idle-class threads could starve and the watchdog would fail
+ * documents that were merely waiting; nice +10 still gets about a tenth. */
 static void lower_priority(void)
 {
-    struct sched_param sp = {0};
-    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0)
-        return;
     pid_t tid = (pid_t)syscall(SYS_gettid);
     if (setpriority(PRIO_PROCESS, (id_t)tid, RG_WORKER_NICE) != 0)
         rg_debug("worker: could not lower the thread priority");
