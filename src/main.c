@@ -13,6 +13,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "http/http.h"
+#include "index/index.h"
 #include "store/store.h"
 #include "worker/worker.h"
 
@@ -241,7 +242,14 @@ static int serve(const rg_config *c)
         rg_store_close(s);
         return 1;
     }
+    rg_index_registry *index;
+    if (rg_index_registry_new(s, &index) != RG_OK) {
+        (void)rg_workers_stop(workers, 10000);
+        rg_store_close(s);
+        return 1;
+    }
     rg_api api = {.store = s,
+                  .index = index,
                   .page_limit_max = c->page_limit_max,
                   .wake = rg_workers_wake,
                   .wake_arg = workers};
@@ -264,6 +272,7 @@ static int serve(const rg_config *c)
     };
     rg_http *h;
     if (rg_http_start(&hc, &h) != RG_OK) {
+        rg_index_registry_free(index);
         (void)rg_workers_stop(workers, 10000);
         rg_store_close(s);
         return 1;
@@ -275,6 +284,7 @@ static int serve(const rg_config *c)
     }
     rg_info("signal %d: stopping (grace %llds)", sig, (long long)c->shutdown_grace_s);
     rg_http_stop(h, c->shutdown_grace_s * 1000);
+    rg_index_registry_free(index); /* no request is running any more */
     if (rg_workers_stop(workers, 1500)) /* a job in flight resumes at the next start */
         rg_store_close(s);
     rg_info("stopped");

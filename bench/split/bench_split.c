@@ -69,9 +69,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_split FILE [REPEATS]\n");
         return 2;
     }
-    int reps = argc > 2 ? atoi(argv[2]) : 5;
-    if (reps < 1 || reps > 1000)
-        reps = 5;
+    int64_t reps64 = 5;
+    if (argc > 2 && rg_str_to_i64(rg_str_c(argv[2]), 1, 1000, &reps64) != RG_OK) {
+        fprintf(stderr, "bench_split: REPEATS must be 1..1000\n");
+        return 2;
+    }
+    int reps = (int)reps64;
     size_t len;
     char *text = read_file(argv[1], &len);
     if (!text) {

@@ -18,6 +18,7 @@
 typedef struct rg_api {
     rg_store *store;
     int64_t page_limit_max;
+    struct rg_index_registry *index; /* in-memory search snapshots */
     void (*wake)(void *arg); /* called after a job is queued (wakes the workers) */
     void *wake_arg;
 } rg_api;
@@ -61,6 +62,16 @@ rg_rc rg_api_documents_retry(rg_req *req, rg_resp *resp);
 rg_rc rg_api_document_download(rg_req *req, rg_resp *resp);
 rg_rc rg_api_document_file(rg_req *req, rg_resp *resp);
 rg_rc rg_api_segments_list(rg_req *req, rg_resp *resp);
+rg_rc rg_api_retrieve(rg_req *req, rg_resp *resp);
+rg_rc rg_api_external_retrieval(rg_req *req, rg_resp *resp);
+rg_rc rg_api_segments_add(rg_req *req, rg_resp *resp);
+rg_rc rg_api_segment_get(rg_req *req, rg_resp *resp);
+rg_rc rg_api_segment_update(rg_req *req, rg_resp *resp);
+rg_rc rg_api_segment_delete(rg_req *req, rg_resp *resp);
+rg_rc rg_api_child_chunks_list(rg_req *req, rg_resp *resp);
+rg_rc rg_api_child_chunk_create(rg_req *req, rg_resp *resp);
+rg_rc rg_api_child_chunk_update(rg_req *req, rg_resp *resp);
+rg_rc rg_api_child_chunk_delete(rg_req *req, rg_resp *resp);
 
 /* --- helpers (api/input.c) ------------------------------------------------ */
 

@@ -25,6 +25,8 @@ rg_rc rg_api_health(rg_req *req, rg_resp *resp)
 
 const rg_route rg_api_routes[] = {
     {RG_GET, "/healthz", rg_api_health, RG_ROUTE_PUBLIC},
+    {RG_POST, "/retrieval", rg_api_external_retrieval, RG_ROUTE_PUBLIC | RG_ROUTE_JSON_OPT},
+    {RG_POST, "/v1/retrieval", rg_api_external_retrieval, RG_ROUTE_PUBLIC | RG_ROUTE_JSON_OPT},
     {RG_GET, "/v1/datasets", rg_api_datasets_list, 0},
     {RG_POST, "/v1/datasets", rg_api_datasets_create, RG_ROUTE_JSON},
     {RG_GET, "/v1/datasets/{uuid}", rg_api_dataset_get, 0},
@@ -59,7 +61,24 @@ const rg_route rg_api_routes[] = {
     {RG_GET, "/v1/datasets/{uuid}/documents/{uuid}/download", rg_api_document_download, 0},
     {RG_GET, "/v1/datasets/{uuid}/documents/{uuid}/file", rg_api_document_file, 0},
     {RG_GET, "/v1/datasets/{uuid}/documents/{uuid}/segments", rg_api_segments_list, 0},
+    {RG_POST, "/v1/datasets/{uuid}/documents/{uuid}/segments", rg_api_segments_add,
+     RG_ROUTE_JSON},
+    {RG_GET, "/v1/datasets/{uuid}/documents/{uuid}/segments/{uuid}", rg_api_segment_get, 0},
+    {RG_POST, "/v1/datasets/{uuid}/documents/{uuid}/segments/{uuid}", rg_api_segment_update,
+     RG_ROUTE_JSON},
+    {RG_DELETE, "/v1/datasets/{uuid}/documents/{uuid}/segments/{uuid}", rg_api_segment_delete,
+     0},
+    {RG_GET, "/v1/datasets/{uuid}/documents/{uuid}/segments/{uuid}/child_chunks",
+     rg_api_child_chunks_list, 0},
+    {RG_POST, "/v1/datasets/{uuid}/documents/{uuid}/segments/{uuid}/child_chunks",
+     rg_api_child_chunk_create, RG_ROUTE_JSON},
+    {RG_PATCH, "/v1/datasets/{uuid}/documents/{uuid}/segments/{uuid}/child_chunks/{uuid}",
+     rg_api_child_chunk_update, RG_ROUTE_JSON},
+    {RG_DELETE, "/v1/datasets/{uuid}/documents/{uuid}/segments/{uuid}/child_chunks/{uuid}",
+     rg_api_child_chunk_delete, 0},
     {RG_GET, "/v1/datasets/{uuid}/documents/{str}/indexing-status", rg_api_indexing_status, 0},
+    {RG_POST, "/v1/datasets/{uuid}/retrieve", rg_api_retrieve, RG_ROUTE_JSON},
+    {RG_POST, "/v1/datasets/{uuid}/hit-testing", rg_api_retrieve, RG_ROUTE_JSON},
     {RG_GET, "/v1/workspaces/current/models/model-types/{str}", rg_api_models_list, 0},
 };
 

@@ -7,10 +7,11 @@
  * TextSplitter._merge_splits whose window (the pieces of the chunk being
  * built) is a deque of spans; a piece too long to merge flushes the window and
  * is split again with the next separator.  Every level flushes its window
- * before it recurses, so one window serves all levels, memory stays in
- * proportion to one chunk (not to the text), and the recursion is at most one
- * level per separator deep.  Lengths are code points (Dify 1.13+ counts
- * len(str)); a piece's length is counted once, when it is cut.
+ * before it recurses, so one window serves all levels, working memory besides
+ * the output array stays in proportion to one chunk (not to the text), and
+ * the recursion is at most one level per separator deep.  Lengths are code
+ * points (Dify 1.13+ counts len(str)); a piece's length is counted once, when
+ * it is cut.
  *
  * Automatic mode = EnhanceRecursiveCharacterTextSplitter._split_text with
  * separators "\n\n", "。", "！", "？", ". ", " ", "" (keep_separator: each piece
@@ -27,7 +28,8 @@
  * next piece still would not fit), so consecutive chunks share whole pieces
  * totalling at most `overlap` characters.  Every chunk is stripped of Python
  * white space (str.strip) and dropped if empty, as Dify's _join_docs and its
- * index processors do.
+ * index processors do.  Dify's later per-segment steps (remove_leading_symbols,
+ * doc_hash) belong to segment creation, not here.
  *
  * Dify picks a level's separator with re.search(), so ". " (a regex) matches
  * any character before a space even when the text holds no literal ". ".  The

@@ -372,6 +372,107 @@ rg_rc rg_store_job_fail(rg_store *s, const rg_job *job, const char *reason)
     return s->ops->job_fail(s, job, reason);
 }
 
+/* --- chunk editing ---------------------------------------------------------------------- */
+
+/* Index data as every engine stores it: a vector has dims > 0 floats, terms
+ * with a length have bytes, counts are not negative.  segment_id is not
+ * looked at (the row it goes with names the unit). */
+static bool index_ok(const rg_segment_index *it)
+{
+    return !it || (it->dims >= 0 && (!it->vector || it->dims > 0) &&
+                   (it->terms_len == 0 || it->terms) && it->tokens >= 0);
+}
+
+static bool segment_ok(const rg_segment *g)
+{
+    return g->id[0] && g->content && g->word_count >= 0 && g->tokens >= 0;
+}
+
+static bool child_ok(const rg_child_chunk *c)
+{
+    return c->id[0] && c->segment_id[0] && c->content && c->word_count >= 0;
+}
+
+rg_rc rg_store_segment_get(rg_store *s, rg_arena *arena, const char *tenant_id,
+                           const char *document_id, const char *segment_id, rg_segment *out)
+{
+    RG_ASSERT(arena && tenant_id && document_id && segment_id && out);
+    memset(out, 0, sizeof *out);
+    return s->ops->segment_get(s, arena, tenant_id, document_id, segment_id, out);
+}
+
+rg_rc rg_store_segments_add(rg_store *s, const char *tenant_id, const char *document_id,
+                            rg_segment *segs, const rg_segment_index *idx, size_t n)
+{
+    RG_ASSERT(tenant_id && document_id && (n == 0 || segs));
+    if (n == 0)
+        return RG_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!segment_ok(&segs[i]) || (idx && !index_ok(&idx[i])))
+            return RG_EINVAL;
+    return s->ops->segments_add(s, tenant_id, document_id, segs, idx, n);
+}
+
+rg_rc rg_store_segment_update(rg_store *s, const char *tenant_id, const rg_segment *seg,
+                              const rg_segment_index *idx)
+{
+    RG_ASSERT(tenant_id && seg);
+    if (!segment_ok(seg) || !seg->document_id[0] || !index_ok(idx))
+        return RG_EINVAL;
+    return s->ops->segment_update(s, tenant_id, seg, idx);
+}
+
+rg_rc rg_store_segment_delete(rg_store *s, const char *tenant_id, const char *document_id,
+                              const char *segment_id)
+{
+    RG_ASSERT(tenant_id && document_id && segment_id);
+    return s->ops->segment_delete(s, tenant_id, document_id, segment_id);
+}
+
+rg_rc rg_store_child_chunk_add(rg_store *s, const char *tenant_id, rg_child_chunk *c,
+                               const rg_segment_index *idx)
+{
+    RG_ASSERT(tenant_id && c);
+    if (!child_ok(c) || !index_ok(idx))
+        return RG_EINVAL;
+    return s->ops->child_chunk_add(s, tenant_id, c, idx);
+}
+
+rg_rc rg_store_child_chunk_update(rg_store *s, const char *tenant_id, const rg_child_chunk *c,
+                                  const rg_segment_index *idx)
+{
+    RG_ASSERT(tenant_id && c);
+    if (!child_ok(c) || !index_ok(idx))
+        return RG_EINVAL;
+    return s->ops->child_chunk_update(s, tenant_id, c, idx);
+}
+
+rg_rc rg_store_child_chunk_delete(rg_store *s, const char *tenant_id, const char *segment_id,
+                                  const char *child_id)
+{
+    RG_ASSERT(tenant_id && segment_id && child_id);
+    return s->ops->child_chunk_delete(s, tenant_id, segment_id, child_id);
+}
+
+/* --- what search reads ------------------------------------------------------------------- */
+
+rg_rc rg_store_index_version(rg_store *s, const char *tenant_id, const char *dataset_id,
+                             int64_t *version)
+{
+    RG_ASSERT(tenant_id && dataset_id && version);
+    *version = 0;
+    return s->ops->index_version(s, tenant_id, dataset_id, version);
+}
+
+rg_rc rg_store_index_scan(rg_store *s, const char *tenant_id, const char *dataset_id,
+                          int64_t *version, rg_rc (*fn)(const rg_index_row *row, void *arg),
+                          void *arg)
+{
+    RG_ASSERT(tenant_id && dataset_id && version && fn);
+    *version = 0;
+    return s->ops->index_scan(s, tenant_id, dataset_id, version, fn, arg);
+}
+
 /* --- consistency ---------------------------------------------------------------------- */
 
 rg_rc rg_store_check(rg_store *s, rg_arena *arena, const char **why)

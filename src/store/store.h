@@ -254,6 +254,68 @@ RG_WUR rg_rc rg_store_job_indexed(rg_store *s, const rg_job *job, const rg_segme
 /* Ends the document in error with reason (stopped_at now) unless it is gone. */
 RG_WUR rg_rc rg_store_job_fail(rg_store *s, const rg_job *job, const char *reason);
 
+/* --- chunk editing (the segments API) ----------------------------------------
+ * Each call is one transaction that keeps every counter right (document
+ * word_count, total/completed segments, dataset counters) and bumps the
+ * dataset's index version.  Index data (vector, terms) is written with the
+ * row, so an edit is searchable as soon as the call returns. */
+
+/* Reads one segment of the tenant's document.  RG_ENOTFOUND if absent. */
+RG_WUR rg_rc rg_store_segment_get(rg_store *s, rg_arena *arena, const char *tenant_id,
+                                  const char *document_id, const char *segment_id,
+                                  rg_segment *out);
+/* Appends n segments (ids, content, answer, keywords, word_count, tokens,
+ * index_node_id/hash, created_by filled by the caller) after the document's
+ * last position, status completed and enabled, with their index data idx[i]
+ * (segment_id fields are ignored).  Positions are written back into segs. */
+RG_WUR rg_rc rg_store_segments_add(rg_store *s, const char *tenant_id, const char *document_id,
+                                   rg_segment *segs, const rg_segment_index *idx, size_t n);
+/* Rewrites content, answer, keywords, word_count, tokens, index_node_hash,
+ * enabled (disabled_at/by), updated_at/by of seg (matched by tenant, document
+ * and id), and its index data when idx is not NULL.  RG_ENOTFOUND if absent. */
+RG_WUR rg_rc rg_store_segment_update(rg_store *s, const char *tenant_id, const rg_segment *seg,
+                                     const rg_segment_index *idx);
+/* Deletes a segment with its child chunks and index data. */
+RG_WUR rg_rc rg_store_segment_delete(rg_store *s, const char *tenant_id, const char *document_id,
+                                     const char *segment_id);
+/* Adds a child chunk (type customized) at the end of its segment, with its
+ * index data (vector/terms of the child; may be NULL).  Position written back. */
+RG_WUR rg_rc rg_store_child_chunk_add(rg_store *s, const char *tenant_id, rg_child_chunk *c,
+                                      const rg_segment_index *idx);
+/* Rewrites a child chunk's content, word_count, type, updated_at and index data. */
+RG_WUR rg_rc rg_store_child_chunk_update(rg_store *s, const char *tenant_id,
+                                         const rg_child_chunk *c, const rg_segment_index *idx);
+/* Deletes a child chunk.  RG_ENOTFOUND if absent. */
+RG_WUR rg_rc rg_store_child_chunk_delete(rg_store *s, const char *tenant_id,
+                                         const char *segment_id, const char *child_id);
+
+/* --- what search reads ----------------------------------------------------------- */
+
+/* The dataset's index version: a number that changes in the same transaction
+ * as anything that changes what search may return (segments indexed, edited
+ * or deleted; documents enabled, disabled, archived, deleted, completed). */
+RG_WUR rg_rc rg_store_index_version(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                    int64_t *version);
+
+/* One searchable unit: a segment, or a child chunk of a parent-child document
+ * (child_id set, segment_id its parent).  Pointers are valid during the
+ * callback only. */
+typedef struct rg_index_row {
+    const char *segment_id, *document_id, *child_id;
+    const float *vector; /* NULL when none (economy) */
+    int dims;
+    const char *terms;   /* "term\ttf\n" lines (ingest/keywords.h), may be NULL */
+    size_t terms_len;
+} rg_index_row;
+
+/* Calls fn for every searchable unit of the dataset (segment completed and
+ * enabled, document completed, enabled and not archived), from one snapshot,
+ * and returns that snapshot's index version in *version.  fn returning an
+ * error stops the scan with that error. */
+RG_WUR rg_rc rg_store_index_scan(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                 int64_t *version, rg_rc (*fn)(const rg_index_row *row, void *arg),
+                                 void *arg);
+
 /* --- consistency ------------------------------------------------------------- */
 
 /* Recomputes every maintained counter from the rows and compares (for tests

@@ -119,6 +119,31 @@ struct rg_store_ops {
     rg_rc (*job_indexed)(rg_store *s, const rg_job *job, const rg_segment_index *items, size_t n);
     rg_rc (*job_fail)(rg_store *s, const rg_job *job, const char *reason);
 
+    /* Chunk editing; arguments are checked (n >= 1, contents set, index data
+     * well formed).  Every row is matched by tenant: RG_ENOTFOUND otherwise. */
+    rg_rc (*segment_get)(rg_store *s, rg_arena *arena, const char *tenant_id,
+                         const char *document_id, const char *segment_id, rg_segment *out);
+    rg_rc (*segments_add)(rg_store *s, const char *tenant_id, const char *document_id,
+                          rg_segment *segs, const rg_segment_index *idx, size_t n);
+    rg_rc (*segment_update)(rg_store *s, const char *tenant_id, const rg_segment *seg,
+                            const rg_segment_index *idx);
+    rg_rc (*segment_delete)(rg_store *s, const char *tenant_id, const char *document_id,
+                            const char *segment_id);
+    rg_rc (*child_chunk_add)(rg_store *s, const char *tenant_id, rg_child_chunk *c,
+                             const rg_segment_index *idx);
+    rg_rc (*child_chunk_update)(rg_store *s, const char *tenant_id, const rg_child_chunk *c,
+                                const rg_segment_index *idx);
+    rg_rc (*child_chunk_delete)(rg_store *s, const char *tenant_id, const char *segment_id,
+                                const char *child_id);
+
+    /* The dataset's index version in one indexed read. */
+    rg_rc (*index_version)(rg_store *s, const char *tenant_id, const char *dataset_id,
+                           int64_t *version);
+    /* Streams the searchable units from one read snapshot; *version is 0 on entry. */
+    rg_rc (*index_scan)(rg_store *s, const char *tenant_id, const char *dataset_id,
+                        int64_t *version, rg_rc (*fn)(const rg_index_row *row, void *arg),
+                        void *arg);
+
     /* Recomputes the maintained counters and compares. */
     rg_rc (*check)(rg_store *s, rg_arena *arena, const char **why);
 };

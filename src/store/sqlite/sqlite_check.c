@@ -4,13 +4,19 @@
  * difference.
  *
  * Checked in one read snapshot, in this order: each dataset's document_count,
- * word_count and available_document_count; each document's total_segments
- * and completed_segments, and that a completed document has at least one
- * segment and all of them completed; then the job bookkeeping: a non-zero
- * job_token belongs to a running job of that document, no document has more
- * than one queued or running job, and a document that waits or is in progress
- * (and is not paused) has one.  Each query reads the tables once through
- * their indexes; this is for tests and `ragd check`, not for every request.
+ * word_count and available_document_count; each document's total_segments,
+ * completed_segments and word_count (the sum of its segments' word counts,
+ * which the pipeline stores and chunk editing keeps), and that every segment
+ * of a completed document is completed (it may have none left: chunk editing
+ * can delete the last one, as Dify's); then that the ids copied into child
+ * rows agree with their parents (a segment's dataset and tenant with its
+ * document's, a child chunk's with its segment's, an index row's with its
+ * unit's: the scan and the index-version triggers rely on them); then the
+ * job bookkeeping: a non-zero job_token belongs to a running job of that
+ * document, no document has more than one queued or running job, and a
+ * document that waits or is in progress (and is not paused) has one.  Each
+ * query reads the tables once through their indexes; this is for tests and
+ * `ragd check`, not for every request.
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -29,15 +35,35 @@ static const char SQL_CHECK_DATASETS[] =
     "n_avail"
     " ORDER BY id LIMIT 1";
 static const char SQL_CHECK_DOCUMENTS[] =
-    "SELECT id, total_segments, n_total, completed_segments, n_done, status"
+    "SELECT id, total_segments, n_total, completed_segments, n_done, word_count, n_words, status"
     " FROM (SELECT d.id, d.total_segments, d.completed_segments, d.status,"
+    "  COALESCE(d.word_count, 0) AS word_count,"
     "  (SELECT COUNT(*) FROM segments s WHERE s.document_id = d.id) AS n_total,"
     "  (SELECT COUNT(*) FROM segments s WHERE s.document_id = d.id AND s.status = 'completed')"
-    "    AS n_done"
+    "    AS n_done,"
+    "  (SELECT COALESCE(SUM(s.word_count), 0) FROM segments s WHERE s.document_id = d.id)"
+    "    AS n_words"
     "  FROM documents d)"
-    " WHERE total_segments <> n_total OR completed_segments <> n_done"
-    "  OR (status = 'completed' AND (n_total = 0 OR n_done <> n_total))"
+    " WHERE total_segments <> n_total OR completed_segments <> n_done OR word_count <> n_words"
+    "  OR (status = 'completed' AND n_done <> n_total)"
     " ORDER BY id LIMIT 1";
+static const char SQL_CHECK_LINKS[] =
+    "SELECT s.id, 'segment', 'its dataset or tenant is not its document''s' FROM segments s"
+    " JOIN documents d ON d.id = s.document_id"
+    " WHERE s.dataset_id <> d.dataset_id OR s.tenant_id <> d.tenant_id"
+    " UNION ALL"
+    " SELECT c.id, 'child chunk', 'its document or dataset is not its segment''s'"
+    " FROM child_chunks c JOIN segments s ON s.id = c.segment_id"
+    " WHERE c.document_id <> s.document_id OR c.dataset_id <> s.dataset_id"
+    " UNION ALL"
+    " SELECT i.segment_id, 'segment index row', 'its dataset is not its segment''s'"
+    " FROM segment_index i JOIN segments s ON s.id = i.segment_id"
+    " WHERE i.dataset_id <> s.dataset_id"
+    " UNION ALL"
+    " SELECT x.child_id, 'child index row', 'its segment or dataset is not its chunk''s'"
+    " FROM child_index x JOIN child_chunks c ON c.id = x.child_id"
+    " WHERE x.segment_id <> c.segment_id OR x.dataset_id <> c.dataset_id"
+    " LIMIT 1";
 static const char SQL_CHECK_JOBS[] =
     "SELECT d.id, 'its job_token belongs to no running job of it' FROM documents d"
     " WHERE d.job_token <> 0 AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.document_id = d.id"
@@ -92,14 +118,21 @@ static const char *dataset_diff(rg_arena *a, sqlite3_stmt *st)
 
 static const char *document_diff(rg_arena *a, sqlite3_stmt *st)
 {
-    static const char *const names[] = {"total_segments", "completed_segments"};
-    const char *why = pair_diff(a, st, "document", names, 2);
+    static const char *const names[] = {"total_segments", "completed_segments", "word_count"};
+    const char *why = pair_diff(a, st, "document", names, 3);
     if (why)
         return why;
     return rg_arena_printf(a, "document %s: completed with %lld of %lld segments completed",
                            (const char *)sqlite3_column_text(st, 0),
                            (long long)sqlite3_column_int64(st, 4),
                            (long long)sqlite3_column_int64(st, 2));
+}
+
+static const char *link_diff(rg_arena *a, sqlite3_stmt *st)
+{
+    return rg_arena_printf(a, "%s %s: %s", (const char *)sqlite3_column_text(st, 1),
+                           (const char *)sqlite3_column_text(st, 0),
+                           (const char *)sqlite3_column_text(st, 2));
 }
 
 static const char *job_diff(rg_arena *a, sqlite3_stmt *st)
@@ -112,6 +145,7 @@ static rg_rc check_all(rg_sqlite_conn *c, rg_arena *a, const char **why)
 {
     RG_TRY(check_one(c, a, SQL_CHECK_DATASETS, dataset_diff, why));
     RG_TRY(check_one(c, a, SQL_CHECK_DOCUMENTS, document_diff, why));
+    RG_TRY(check_one(c, a, SQL_CHECK_LINKS, link_diff, why));
     return check_one(c, a, SQL_CHECK_JOBS, job_diff, why);
 }
 

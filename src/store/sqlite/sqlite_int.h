@@ -7,8 +7,10 @@
  * helpers every SQL file shares.  sqlite_store.c: the engine handle, tenants,
  * keys, datasets and the rg_store_ops table.  sqlite_files.c: upload files and
  * the spool.  sqlite_docs.c: documents, segments, child chunks.  sqlite_jobs.c:
- * the job queue and the pipeline's job-owned writes.  sqlite_check.c: the
- * consistency check of the maintained counters.
+ * the job queue and the pipeline's job-owned writes.  sqlite_chunks.c: chunk
+ * editing (the segments API) and the index-data writes it shares.
+ * sqlite_index.c: what search reads (index version, index scan).
+ * sqlite_check.c: the consistency check of the maintained counters.
  */
 #ifndef RG_STORE_SQLITE_SQLITE_INT_H
 #define RG_STORE_SQLITE_SQLITE_INT_H
@@ -261,6 +263,41 @@ rg_rc rg_sqlite_job_pending(rg_store *s, rg_arena *arena, const rg_job *job, siz
 rg_rc rg_sqlite_job_indexed(rg_store *s, const rg_job *job, const rg_segment_index *items,
                             size_t n);
 rg_rc rg_sqlite_job_fail(rg_store *s, const rg_job *job, const char *reason);
+
+/* --- chunk editing (sqlite_chunks.c) --------------------------------------------- */
+
+rg_rc rg_sqlite_segment_get(rg_store *s, rg_arena *arena, const char *tenant_id,
+                            const char *document_id, const char *segment_id, rg_segment *out);
+rg_rc rg_sqlite_segments_add(rg_store *s, const char *tenant_id, const char *document_id,
+                             rg_segment *segs, const rg_segment_index *idx, size_t n);
+rg_rc rg_sqlite_segment_update(rg_store *s, const char *tenant_id, const rg_segment *seg,
+                               const rg_segment_index *idx);
+rg_rc rg_sqlite_segment_delete(rg_store *s, const char *tenant_id, const char *document_id,
+                               const char *segment_id);
+rg_rc rg_sqlite_child_chunk_add(rg_store *s, const char *tenant_id, rg_child_chunk *c,
+                                const rg_segment_index *idx);
+rg_rc rg_sqlite_child_chunk_update(rg_store *s, const char *tenant_id, const rg_child_chunk *c,
+                                   const rg_segment_index *idx);
+rg_rc rg_sqlite_child_chunk_delete(rg_store *s, const char *tenant_id, const char *segment_id,
+                                   const char *child_id);
+/* Writes (inserts or replaces) the index row of a segment of dataset_id:
+ * idx's vector, dims and terms (its segment_id is not read). */
+RG_WUR rg_rc rg_sqlite_segment_index_put(rg_sqlite_conn *w, const char *segment_id,
+                                         const char *dataset_id, const rg_segment_index *idx);
+/* Writes (inserts or replaces) the index row of a child chunk, its segment and
+ * dataset copied from the chunk; RG_EINVAL when there is no such chunk.  For
+ * the pipeline too, once it embeds child chunks: call it inside the write
+ * transaction that owns the document. */
+RG_WUR rg_rc rg_sqlite_child_index_put(rg_sqlite_conn *w, const char *child_id,
+                                       const rg_segment_index *idx);
+
+/* --- what search reads (sqlite_index.c) ------------------------------------------- */
+
+rg_rc rg_sqlite_index_version(rg_store *s, const char *tenant_id, const char *dataset_id,
+                              int64_t *version);
+rg_rc rg_sqlite_index_scan(rg_store *s, const char *tenant_id, const char *dataset_id,
+                           int64_t *version, rg_rc (*fn)(const rg_index_row *row, void *arg),
+                           void *arg);
 
 /* --- consistency (sqlite_check.c) --------------------------------------------- */
 

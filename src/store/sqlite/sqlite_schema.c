@@ -253,9 +253,92 @@ static const char MIGRATION_2[] =
     "  WHERE id = NEW.dataset_id;"
     "END;";
 
+/* 3: the index version and the index data of child chunks.
+ *
+ * datasets.index_version changes in the same transaction as anything that
+ * changes what rg_store_index_scan returns, so a search can keep an in-memory
+ * index of the dataset and rebuild it only when the number differs.  Triggers
+ * bump it: each is one UPDATE of the dataset row by primary key, guarded by a
+ * WHEN that looks at the changed row and at most one segment and one document
+ * by primary key, and fires only when the change can be seen by a search,
+ * i.e. when it touches a searchable segment (completed and enabled) of a
+ * searchable document (completed, enabled, not archived), or makes a document
+ * searchable or unsearchable.  So a document being indexed, a job's stages and
+ * uploads leave the version alone until the document completes, and deleting
+ * a document bumps it once, not once per cascaded row (its segments find
+ * their document gone).
+ *
+ * child_index holds what indexing produced for one child chunk of a
+ * parent-child document (vector, terms), as segment_index does for segments;
+ * its segment_id and dataset_id copy the chunk's. */
+#define IV_BUMP(ds) " UPDATE datasets SET index_version = index_version + 1 WHERE id = " ds ";"
+#define IV_DOC_LIVE(doc)                                                                           \
+    "(SELECT status = 'completed' AND enabled AND NOT archived FROM documents WHERE id = " doc ")"
+#define IV_SEG_LIVE(seg)                                                                           \
+    "(SELECT s.status = 'completed' AND s.enabled AND d.status = 'completed' AND d.enabled"        \
+    " AND NOT d.archived FROM segments s JOIN documents d ON d.id = s.document_id"                 \
+    " WHERE s.id = " seg ")"
+#define IV_VISIBLE(r) "(" r ".status = 'completed' AND " r ".enabled AND NOT " r ".archived)"
+#define IV_SEG_ON(r)  "(" r ".status = 'completed' AND " r ".enabled)"
+static const char MIGRATION_3[] =
+    "ALTER TABLE datasets ADD COLUMN index_version INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE child_index ("
+    "  child_id TEXT PRIMARY KEY REFERENCES child_chunks(id) ON DELETE CASCADE,"
+    "  segment_id TEXT NOT NULL,"
+    "  dataset_id TEXT NOT NULL,"
+    "  vector BLOB," /* dims native-endian floats, NULL for economy */
+    "  dims INTEGER NOT NULL DEFAULT 0,"
+    "  terms BLOB" /* full-text data, opaque to the store */
+    ");"
+    /* documents: searchable or not, or a searchable one changes form */
+    "CREATE TRIGGER iv_documents_insert AFTER INSERT ON documents"
+    "  WHEN " IV_VISIBLE("NEW") " BEGIN" IV_BUMP("NEW.dataset_id") " END;"
+    "CREATE TRIGGER iv_documents_update AFTER UPDATE OF status, enabled, archived, doc_form"
+    "  ON documents WHEN " IV_VISIBLE("OLD") " <> " IV_VISIBLE("NEW")
+    "  OR (" IV_VISIBLE("NEW") " AND OLD.doc_form IS NOT NEW.doc_form)"
+    " BEGIN" IV_BUMP("NEW.dataset_id") " END;"
+    "CREATE TRIGGER iv_documents_delete AFTER DELETE ON documents"
+    "  WHEN " IV_VISIBLE("OLD") " BEGIN" IV_BUMP("OLD.dataset_id") " END;"
+    /* segments */
+    "CREATE TRIGGER iv_segments_insert AFTER INSERT ON segments"
+    "  WHEN " IV_SEG_ON("NEW") " AND " IV_DOC_LIVE("NEW.document_id")
+    " BEGIN" IV_BUMP("NEW.dataset_id") " END;"
+    "CREATE TRIGGER iv_segments_update"
+    "  AFTER UPDATE OF status, enabled, content, answer, keywords ON segments"
+    "  WHEN (" IV_SEG_ON("OLD") " OR " IV_SEG_ON("NEW") ")"
+    "  AND (OLD.status IS NOT NEW.status OR OLD.enabled IS NOT NEW.enabled"
+    "    OR OLD.content IS NOT NEW.content OR OLD.answer IS NOT NEW.answer"
+    "    OR OLD.keywords IS NOT NEW.keywords)"
+    "  AND " IV_DOC_LIVE("NEW.document_id") " BEGIN" IV_BUMP("NEW.dataset_id") " END;"
+    "CREATE TRIGGER iv_segments_delete AFTER DELETE ON segments"
+    "  WHEN " IV_SEG_ON("OLD") " AND " IV_DOC_LIVE("OLD.document_id")
+    " BEGIN" IV_BUMP("OLD.dataset_id") " END;"
+    /* segment_index (INSERT OR REPLACE fires the insert trigger) */
+    "CREATE TRIGGER iv_segment_index_insert AFTER INSERT ON segment_index"
+    "  WHEN " IV_SEG_LIVE("NEW.segment_id") " BEGIN" IV_BUMP("NEW.dataset_id") " END;"
+    "CREATE TRIGGER iv_segment_index_update AFTER UPDATE ON segment_index"
+    "  WHEN " IV_SEG_LIVE("NEW.segment_id") " BEGIN" IV_BUMP("NEW.dataset_id") " END;"
+    "CREATE TRIGGER iv_segment_index_delete AFTER DELETE ON segment_index"
+    "  WHEN " IV_SEG_LIVE("OLD.segment_id") " BEGIN" IV_BUMP("OLD.dataset_id") " END;"
+    /* child chunks and their index rows */
+    "CREATE TRIGGER iv_child_chunks_insert AFTER INSERT ON child_chunks"
+    "  WHEN " IV_SEG_LIVE("NEW.segment_id") " BEGIN" IV_BUMP("NEW.dataset_id") " END;"
+    "CREATE TRIGGER iv_child_chunks_update AFTER UPDATE OF content, segment_id ON child_chunks"
+    "  WHEN " IV_SEG_LIVE("NEW.segment_id") " OR " IV_SEG_LIVE("OLD.segment_id")
+    " BEGIN" IV_BUMP("NEW.dataset_id") " END;"
+    "CREATE TRIGGER iv_child_chunks_delete AFTER DELETE ON child_chunks"
+    "  WHEN " IV_SEG_LIVE("OLD.segment_id") " BEGIN" IV_BUMP("OLD.dataset_id") " END;"
+    "CREATE TRIGGER iv_child_index_insert AFTER INSERT ON child_index"
+    "  WHEN " IV_SEG_LIVE("NEW.segment_id") " BEGIN" IV_BUMP("NEW.dataset_id") " END;"
+    "CREATE TRIGGER iv_child_index_update AFTER UPDATE ON child_index"
+    "  WHEN " IV_SEG_LIVE("NEW.segment_id") " BEGIN" IV_BUMP("NEW.dataset_id") " END;"
+    "CREATE TRIGGER iv_child_index_delete AFTER DELETE ON child_index"
+    "  WHEN " IV_SEG_LIVE("OLD.segment_id") " BEGIN" IV_BUMP("OLD.dataset_id") " END;";
+
 static const char *const migrations[] = {
     MIGRATION_1,
     MIGRATION_2,
+    MIGRATION_3,
 };
 
 static const char SQL_USER_VERSION[] = "PRAGMA user_version";

@@ -682,6 +682,15 @@ static const rg_store_ops sqlite_ops = {
     .job_pending = rg_sqlite_job_pending,
     .job_indexed = rg_sqlite_job_indexed,
     .job_fail = rg_sqlite_job_fail,
+    .segment_get = rg_sqlite_segment_get,
+    .segments_add = rg_sqlite_segments_add,
+    .segment_update = rg_sqlite_segment_update,
+    .segment_delete = rg_sqlite_segment_delete,
+    .child_chunk_add = rg_sqlite_child_chunk_add,
+    .child_chunk_update = rg_sqlite_child_chunk_update,
+    .child_chunk_delete = rg_sqlite_child_chunk_delete,
+    .index_version = rg_sqlite_index_version,
+    .index_scan = rg_sqlite_index_scan,
     .check = rg_sqlite_check,
 };
 

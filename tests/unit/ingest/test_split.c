@@ -6,12 +6,12 @@
  */
 #include "harness.h"
 
+#include "core/alloc.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "ingest/clean.h"
 #include "ingest/split.h"
 
-#include <stdlib.h>
 #include <time.h>
 
 /* ---- helpers ----------------------------------------------------------------- */
@@ -73,7 +73,7 @@ static size_t last_cp(rg_str s)
 static void check_chunks(rg_str text, const rg_str *c, size_t n, size_t max, size_t overlap,
                          const char *removed)
 {
-    unsigned char *covered = calloc(text.n + 1, 1);
+    unsigned char *covered = rg_xcalloc(text.n + 1, 1);
     for (size_t i = 0; i < n; i++) {
         CHECK(c[i].n > 0);
         CHECK(c[i].p >= text.p && c[i].p + c[i].n <= text.p + text.n);
@@ -110,7 +110,7 @@ static void check_chunks(rg_str text, const rg_str *c, size_t n, size_t max, siz
         i++;
     }
     CHECK_EQ_INT(lost, 0);
-    free(covered);
+    rg_free(covered);
 }
 
 static void split_and_check(rg_str text, rg_split_rule r)
@@ -347,13 +347,16 @@ TEST(split_dify_sentences_overlap)
     rg_split_rule r = automatic(100, 20);
     CHECK_EQ_INT(rg_split_text(a, rg_buf_str(&b), &r, 0, &c, &n), RG_OK);
     CHECK_EQ_INT(n, 25);
-    CHECK_EQ_STR(rg_arena_strz(a, c[0]), "Sentence number 0. Sentence number 1. Sentence number 2. "
-                                         "Sentence number 3. Sentence number 4.");
+    const char *first = "Sentence number 0. Sentence number 1. Sentence number 2. "
+                        "Sentence number 3. Sentence number 4.";
     /* the last sentence of a chunk (19 characters <= 20) opens the next */
-    CHECK_EQ_STR(rg_arena_strz(a, c[1]), "Sentence number 4. Sentence number 5. Sentence number 6. "
-                                         "Sentence number 7. Sentence number 8.");
-    CHECK_EQ_STR(rg_arena_strz(a, c[24]), "Sentence number 96. Sentence number 97. "
-                                          "Sentence number 98. Sentence number 99.");
+    const char *second = "Sentence number 4. Sentence number 5. Sentence number 6. "
+                         "Sentence number 7. Sentence number 8.";
+    const char *last = "Sentence number 96. Sentence number 97. "
+                       "Sentence number 98. Sentence number 99.";
+    CHECK_EQ_STR(rg_arena_strz(a, c[0]), first);
+    CHECK_EQ_STR(rg_arena_strz(a, c[1]), second);
+    CHECK_EQ_STR(rg_arena_strz(a, c[24]), last);
     for (size_t i = 1; i < n; i++) {
         CHECK(c[i].p < c[i - 1].p + c[i - 1].n); /* overlap present */
         CHECK(rg_utf8_len(c[i].p, (size_t)(c[i - 1].p + c[i - 1].n - c[i].p)) <= 20);
@@ -365,7 +368,7 @@ TEST(split_dify_sentences_overlap)
 TEST(split_long_word_character_level)
 {
     /* one 10,000-character word: automatic packs 500 characters, 50 carried */
-    char *w = malloc(10001);
+    char *w = rg_xmalloc(10001);
     memset(w, 'a', 10000);
     w[10000] = '\0';
     rg_arena *a = rg_arena_new(1 << 24);
@@ -391,7 +394,7 @@ TEST(split_long_word_character_level)
     for (size_t i = 0; i < n && i < RG_ARRAY_LEN(want); i++)
         CHECK_EQ_STR(rg_arena_strz(a, c[i]), want[i]);
     rg_arena_free(a);
-    free(w);
+    rg_free(w);
 }
 
 TEST(split_drops_newline_piece)
@@ -577,13 +580,13 @@ TEST(split_chunk_count_limit)
     CHECK_EQ_INT(n, 3);
     /* the hard maximum itself: one chunk per character */
     size_t big = RG_SPLIT_MAX_CHUNKS + 1;
-    char *t = malloc(big);
+    char *t = rg_xmalloc(big);
     memset(t, 'z', big);
     r = automatic(1, 0);
     CHECK_EQ_INT(rg_split_text(a, (rg_str){t, big}, &r, 0, &c, &n), RG_ETOOBIG);
     CHECK_EQ_INT(rg_split_text(a, (rg_str){t, big - 1}, &r, 0, &c, &n), RG_OK);
     CHECK_EQ_INT(n, RG_SPLIT_MAX_CHUNKS);
-    free(t);
+    rg_free(t);
     rg_arena_free(a);
 }
 

@@ -209,6 +209,41 @@ void fx_complete_next(store_fx *f, int n, rg_job *out)
         *out = job;
 }
 
+rg_segment fx_segment(const char *content, int64_t word_count)
+{
+    rg_segment g;
+    memset(&g, 0, sizeof g);
+    rg_uuid4(g.id);
+    rg_uuid4(g.index_node_id);
+    memset(g.index_node_hash, 'b', 64);
+    g.content = content;
+    g.word_count = word_count;
+    g.tokens = 3;
+    g.created_by = "editor-1";
+    return g;
+}
+
+char (*fx_segment_ids(store_fx *f, const char *document_id, size_t *n))[RG_UUID_LEN + 1]
+{
+    rg_segment *segs = NULL;
+    int64_t total = 0;
+    *n = 0;
+    CHECK_EQ_INT(rg_store_segment_list(f->s, f->a, f->ten.id, document_id, NULL, NULL, 0, 100000,
+                                       &segs, n, &total),
+                 RG_OK);
+    char(*ids)[RG_UUID_LEN + 1] = rg_arena_calloc(f->a, *n ? *n : 1, sizeof *ids);
+    for (size_t i = 0; i < *n; i++)
+        memcpy(ids[i], segs[i].id, sizeof ids[i]);
+    return ids;
+}
+
+int64_t fx_version(store_fx *f, const char *dataset_id)
+{
+    int64_t v = -1;
+    CHECK_EQ_INT(rg_store_index_version(f->s, f->ten.id, dataset_id, &v), RG_OK);
+    return v;
+}
+
 int fx_sql(store_fx *f, const char *sql)
 {
     sqlite3 *db = NULL;

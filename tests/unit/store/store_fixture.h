@@ -55,6 +55,14 @@ void fx_complete_next(store_fx *f, int n, rg_job *out);
 /* One rg_segment_index for segment_id with a 4-float vector. */
 rg_segment_index fx_index_item(const char *segment_id);
 
+/* A new segment (id, node id and hash set) with content and word_count, for
+ * rg_store_segments_add; content must outlive it. */
+rg_segment fx_segment(const char *content, int64_t word_count);
+/* The ids of a document's segments by position, into an arena array (*n of them). */
+char (*fx_segment_ids(store_fx *f, const char *document_id, size_t *n))[RG_UUID_LEN + 1];
+/* The index version of a dataset of the fixture's tenant (-1 when that fails). */
+int64_t fx_version(store_fx *f, const char *dataset_id);
+
 /* Runs SQL on the database file through a connection of its own; returns the
  * SQLite result code. */
 int fx_sql(store_fx *f, const char *sql);

@@ -1,0 +1,515 @@
+/*
+ * retrieve.c - POST /v1/datasets/{dataset_id}/retrieve (alias /hit-testing).
+ *
+ * Dify's semantics (shared/reference/dify-knowledge-api.md 8): the effective
+ * retrieval model is the request's, else the dataset's, else semantic search
+ * with top_k 4; economy datasets search by keywords.  Searches run on the
+ * dataset's in-memory snapshot (index/), which the registry rebuilds whenever
+ * the store's index version moved, so every committed change is visible.
+ *   semantic_search   exact cosine similarity of the query embedding;
+ *   full_text_search  BM25, scores divided by the best one (so in 0..1);
+ *   hybrid_search     both, fused: vector_weight * cosine + keyword_weight *
+ *                     normalised BM25 (weights must sum to 1);
+ *   keyword_search    BM25 over the same terms (economy datasets).
+ * Hits on child chunks are grouped under their parent segment (the record's
+ * score is its best child's).  score_threshold (>=) and top_k apply last.
+ *
+ * POST /retrieval (and /v1/retrieval) is Dify's *external knowledge API*, so
+ * that a Dify instance can mount a ragd dataset as an external knowledge
+ * base: its own request shape, {"records": [...]} answers and
+ * {"error_code", "error_msg"} errors with Dify's numbers.
+ */
+#include "api/api.h"
+
+#include "api/retrieval_model.h"
+#include "embed/embed.h"
+#include "index/index.h"
+#include "core/alloc.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RETRIEVE_CANDIDATES 4 /* candidates fetched per list: top_k times this */
+
+typedef enum { M_SEMANTIC, M_FULL_TEXT, M_HYBRID, M_KEYWORD } method;
+
+typedef struct query_opts {
+    method m;
+    int64_t top_k;
+    double threshold; /* 0 when disabled */
+    double vector_weight, keyword_weight;
+    json_t *filter; /* metadata_filtering_conditions, borrowed */
+} query_opts;
+
+typedef struct child_hit {
+    const char *id;
+    double score;
+} child_hit;
+
+typedef struct record {
+    const char *segment_id, *document_id;
+    double score;
+    child_hit *kids;
+    size_t n_kids, cap_kids;
+} record;
+
+/* ---- the effective retrieval model ----------------------------------------- */
+
+static method parse_method(const char *z)
+{
+    if (!z || strcmp(z, "semantic_search") == 0)
+        return M_SEMANTIC;
+    if (strcmp(z, "full_text_search") == 0)
+        return M_FULL_TEXT;
+    if (strcmp(z, "hybrid_search") == 0)
+        return M_HYBRID;
+    return M_KEYWORD;
+}
+
+static rg_rc read_weights(rg_req *req, rg_resp *resp, json_t *model, query_opts *o)
+{
+    json_t *w = json_object_get(model, "weights");
+    json_t *vw = json_object_get(json_object_get(w, "vector_setting"), "vector_weight");
+    json_t *kw = json_object_get(json_object_get(w, "keyword_setting"), "keyword_weight");
+    o->vector_weight = 0.7; /* Dify's semantic_first default */
+    o->keyword_weight = 0.3;
+    if (json_is_number(vw) && json_is_number(kw)) {
+        o->vector_weight = json_number_value(vw);
+        o->keyword_weight = json_number_value(kw);
+        if (fabs(o->vector_weight + o->keyword_weight - 1.0) > 1e-6)
+            return rg_resp_fail(resp, req, RG_EINVAL,
+                                "retrieval_model.weights: vector_weight and keyword_weight must "
+                                "sum to 1 (got %g and %g)",
+                                o->vector_weight, o->keyword_weight);
+    } else if (json_is_number(vw) || json_is_number(kw))
+        return rg_resp_fail(resp, req, RG_EINVAL,
+                            "retrieval_model.weights: give both vector_weight and keyword_weight");
+    return RG_OK;
+}
+
+static void json_release(void *p)
+{
+    json_decref(p);
+}
+
+static rg_rc effective_model(rg_req *req, rg_resp *resp, const rg_dataset *ds, query_opts *o)
+{
+    json_t *model = json_object_get(req->json, "retrieval_model");
+    const char *checked;
+    if (model && !json_is_null(model))
+        RG_TRY(rg_retrieval_model_check(req, resp, model, &checked));
+    else if (ds->retrieval_model) {
+        model = json_loads(ds->retrieval_model, 0, NULL);
+        rg_arena_on_free(req->arena, json_release, model);
+    } else
+        model = NULL;
+    o->m = parse_method(json_string_value(json_object_get(model, "search_method")));
+    json_t *k = json_object_get(model, "top_k");
+    o->top_k = json_is_integer(k) ? json_integer_value(k) : 4;
+    json_t *st = json_object_get(model, "score_threshold");
+    o->threshold = json_is_true(json_object_get(model, "score_threshold_enabled")) &&
+                           json_is_number(st)
+                       ? json_number_value(st)
+                       : 0.0;
+    o->filter = json_object_get(model, "metadata_filtering_conditions");
+    if (!ds->indexing_technique || strcmp(ds->indexing_technique, "high_quality") != 0)
+        o->m = M_KEYWORD; /* economy datasets have no vectors (Dify 13.12) */
+    return o->m == M_HYBRID ? read_weights(req, resp, model, o) : RG_OK;
+}
+
+/* Metadata filtering (Dify 8.3).  Custom metadata arrives with issue 6; until
+ * then no document has a value, so a condition holds only for "empty". */
+static bool filter_admits_all(json_t *filter)
+{
+    json_t *conds = json_object_get(filter, "conditions"), *c;
+    size_t i;
+    if (!json_is_array(conds) || json_array_size(conds) == 0)
+        return true;
+    const char *op = json_string_value(json_object_get(filter, "logical_operator"));
+    bool any = op && strcmp(op, "or") == 0, result = !any;
+    json_array_foreach(conds, i, c)
+    {
+        const char *cmp = json_string_value(json_object_get(c, "comparison_operator"));
+        bool holds = cmp && strcmp(cmp, "empty") == 0;
+        result = any ? (result || holds) : (result && holds);
+    }
+    return result;
+}
+
+/* ---- search and fusion -------------------------------------------------------- */
+
+static record *find_record(record *recs, size_t *n, const rg_hit *h)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(recs[i].segment_id, h->segment_id) == 0)
+            return &recs[i];
+    record *r = &recs[(*n)++];
+    memset(r, 0, sizeof *r);
+    r->segment_id = h->segment_id;
+    r->document_id = h->document_id;
+    r->score = -INFINITY;
+    return r;
+}
+
+static void add_child(rg_arena *a, record *r, const char *id, double score)
+{
+    for (size_t i = 0; i < r->n_kids; i++)
+        if (strcmp(r->kids[i].id, id) == 0) {
+            if (score > r->kids[i].score)
+                r->kids[i].score = score;
+            return;
+        }
+    if (r->n_kids == r->cap_kids) {
+        size_t cap = r->cap_kids ? r->cap_kids * 2 : 4;
+        child_hit *k = rg_arena_alloc(a, cap * sizeof *k);
+        if (r->n_kids)
+            memcpy(k, r->kids, r->n_kids * sizeof *k);
+        r->kids = k;
+        r->cap_kids = cap;
+    }
+    r->kids[r->n_kids++] = (child_hit){id, score};
+}
+
+/* Merges hits (already weighted) into records: a unit met twice adds its
+ * weighted scores (hybrid); children are grouped under their parent. */
+static void merge(rg_arena *a, record *recs, size_t *n, const rg_hit *hits, size_t nh,
+                  double weight, double norm, double *unit_scores, const char **unit_ids,
+                  size_t *n_units)
+{
+    for (size_t i = 0; i < nh; i++) {
+        const rg_hit *h = &hits[i];
+        double s = weight * (norm > 0 ? h->score / norm : h->score);
+        const char *uid = h->child_id ? h->child_id : h->segment_id;
+        size_t u = 0;
+        while (u < *n_units && strcmp(unit_ids[u], uid) != 0)
+            u++;
+        if (u == *n_units) {
+            unit_ids[u] = uid;
+            unit_scores[u] = 0;
+            (*n_units)++;
+        }
+        unit_scores[u] += s;
+        record *r = find_record(recs, n, h);
+        if (h->child_id)
+            add_child(a, r, h->child_id, unit_scores[u]);
+        if (unit_scores[u] > r->score)
+            r->score = unit_scores[u];
+    }
+}
+
+static int by_score_desc(const void *x, const void *y)
+{
+    const record *a = x, *b = y;
+    return (a->score < b->score) - (a->score > b->score);
+}
+
+static int kid_by_score_desc(const void *x, const void *y)
+{
+    const child_hit *a = x, *b = y;
+    return (a->score < b->score) - (a->score > b->score);
+}
+
+static rg_rc embed_query(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_str q,
+                         float **vec, int *dims)
+{
+    const rg_embed_model *m = ds->embedding_model && ds->embedding_model_provider
+                                  ? rg_embed_find(ds->embedding_model_provider,
+                                                  ds->embedding_model)
+                                  : rg_embed_default();
+    if (!m)
+        return rg_resp_fail(resp, req, RG_EPROVIDER,
+                            "Embedding model %s of provider %s is not available on this server.",
+                            ds->embedding_model, ds->embedding_model_provider);
+    if (q.n > (size_t)m->context_size * 4) /* the model reads context_size characters */
+        q.n = (size_t)m->context_size * 4;
+    *vec = rg_arena_alloc(req->arena, (size_t)m->dims * sizeof **vec);
+    *dims = m->dims;
+    return m->embed(m, &q, 1, *vec);
+}
+
+static rg_rc search(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_index *ix, rg_str q,
+                    const query_opts *o, record **out, size_t *n_out)
+{
+    size_t k = (size_t)o->top_k * RETRIEVE_CANDIDATES;
+    rg_hit *vh = rg_arena_calloc(req->arena, k, sizeof *vh);
+    rg_hit *th = rg_arena_calloc(req->arena, k, sizeof *th);
+    size_t nv = 0, nt = 0;
+    if (o->m == M_SEMANTIC || o->m == M_HYBRID) {
+        float *vec;
+        int dims;
+        RG_TRY(embed_query(req, resp, ds, q, &vec, &dims));
+        RG_TRY(rg_index_search_vector(ix, vec, dims, k, vh, &nv));
+    }
+    if (o->m != M_SEMANTIC)
+        RG_TRY(rg_index_search_text(ix, q, k, th, &nt));
+    size_t cap = nv + nt + 1;
+    record *recs = rg_arena_calloc(req->arena, cap, sizeof *recs);
+    double *us = rg_arena_calloc(req->arena, cap, sizeof *us);
+    const char **uid = rg_arena_calloc(req->arena, cap, sizeof *uid);
+    size_t n = 0, nu = 0;
+    double tnorm = nt ? th[0].score : 0; /* BM25 normalised by the best score */
+    if (o->m == M_SEMANTIC)
+        merge(req->arena, recs, &n, vh, nv, 1.0, 0, us, uid, &nu);
+    else if (o->m == M_HYBRID) {
+        for (size_t i = 0; i < nv; i++) /* cosine below 0 counts as 0 */
+            vh[i].score = vh[i].score < 0 ? 0 : vh[i].score;
+        merge(req->arena, recs, &n, vh, nv, o->vector_weight, 0, us, uid, &nu);
+        merge(req->arena, recs, &n, th, nt, o->keyword_weight, tnorm, us, uid, &nu);
+    } else
+        merge(req->arena, recs, &n, th, nt, 1.0, tnorm, us, uid, &nu);
+    if (n > 1)
+        qsort(recs, n, sizeof *recs, by_score_desc);
+    size_t kept = 0;
+    for (size_t i = 0; i < n && kept < (size_t)o->top_k; i++)
+        if (recs[i].score >= o->threshold)
+            recs[kept++] = recs[i];
+    *out = recs;
+    *n_out = kept;
+    return RG_OK;
+}
+
+/* ---- rendering ------------------------------------------------------------------ */
+
+static void render_record(rg_req *req, rg_jsonw *w, const record *r, const rg_segment *g,
+                          const rg_document *d)
+{
+    rg_jsonw_obj(w);
+    rg_jsonw_key(w, "segment");
+    rg_jsonw_obj(w);
+    rg_jsonw_kstr(w, "id", g->id);
+    rg_jsonw_kint(w, "position", g->position);
+    rg_jsonw_kstr(w, "document_id", g->document_id);
+    rg_jsonw_kstr(w, "content", g->content);
+    rg_jsonw_kstr(w, "sign_content", g->content);
+    rg_jsonw_kstr(w, "answer", g->answer);
+    rg_jsonw_kint(w, "word_count", g->word_count);
+    rg_jsonw_kint(w, "tokens", g->tokens);
+    rg_jsonw_kraw(w, "keywords", g->keywords ? g->keywords : "[]");
+    rg_jsonw_kstr(w, "index_node_id", g->index_node_id);
+    rg_jsonw_kstr(w, "index_node_hash", g->index_node_hash);
+    rg_jsonw_kint(w, "hit_count", g->hit_count);
+    rg_jsonw_kbool(w, "enabled", g->enabled);
+    rg_jsonw_kint_or_null(w, "disabled_at", g->disabled_at);
+    rg_jsonw_kstr(w, "disabled_by", g->disabled_by);
+    rg_jsonw_kstr(w, "status", g->status);
+    rg_jsonw_kstr(w, "created_by", g->created_by);
+    rg_jsonw_kint(w, "created_at", g->created_at);
+    rg_jsonw_kint_or_null(w, "indexing_at", g->indexing_at);
+    rg_jsonw_kint_or_null(w, "completed_at", g->completed_at);
+    rg_jsonw_kstr(w, "error", g->error);
+    rg_jsonw_kint_or_null(w, "stopped_at", g->stopped_at);
+    rg_jsonw_key(w, "document");
+    rg_jsonw_obj(w);
+    rg_jsonw_kstr(w, "id", d->id);
+    rg_jsonw_kstr(w, "data_source_type", d->data_source_type);
+    rg_jsonw_kstr(w, "name", d->name);
+    rg_jsonw_kstr(w, "doc_type", d->doc_type);
+    rg_jsonw_kraw(w, "doc_metadata", d->doc_metadata);
+    rg_jsonw_obj_end(w);
+    rg_jsonw_obj_end(w);
+    rg_jsonw_key(w, "child_chunks");
+    rg_jsonw_arr(w);
+    if (r->n_kids) {
+        rg_child_chunk *kids = NULL;
+        size_t nk = 0;
+        if (rg_store_child_chunk_list(rg_api_ctx(req)->store, req->arena, g->id, &kids, &nk) !=
+            RG_OK)
+            nk = 0;
+        for (size_t i = 0; i < r->n_kids; i++)
+            for (size_t j = 0; j < nk; j++)
+                if (strcmp(kids[j].id, r->kids[i].id) == 0) {
+                    rg_jsonw_obj(w);
+                    rg_jsonw_kstr(w, "id", kids[j].id);
+                    rg_jsonw_kstr(w, "content", kids[j].content);
+                    rg_jsonw_kint(w, "position", kids[j].position);
+                    rg_jsonw_kdouble(w, "score", r->kids[i].score);
+                    rg_jsonw_obj_end(w);
+                }
+    }
+    rg_jsonw_arr_end(w);
+    rg_jsonw_kdouble(w, "score", r->score);
+    rg_jsonw_knull(w, "tsne_position");
+    rg_jsonw_key(w, "files");
+    rg_jsonw_arr(w);
+    rg_jsonw_arr_end(w);
+    rg_jsonw_knull(w, "summary");
+    rg_jsonw_obj_end(w);
+}
+
+rg_rc rg_api_retrieve(rg_req *req, rg_resp *resp)
+{
+    rg_principal *p = rg_api_principal(req);
+    rg_api *api = rg_api_ctx(req);
+    json_t *jq = json_object_get(req->json, "query");
+    if (!json_is_string(jq) || rg_str_trim((rg_str){json_string_value(jq), json_string_length(jq)})
+                                       .n == 0)
+        return rg_resp_fail(resp, req, RG_EINVAL, "query: required, a non-empty string");
+    rg_str q = {json_string_value(jq), json_string_length(jq)};
+    query_opts o;
+    RG_TRY(effective_model(req, resp, p->dataset, &o));
+    record *recs = NULL;
+    size_t n = 0;
+    if (filter_admits_all(o.filter)) {
+        rg_index *ix;
+        RG_TRY(rg_index_acquire(api->index, p->key.tenant.id, p->dataset->id, &ix));
+        rg_rc rc = search(req, resp, p->dataset, ix, q, &o, &recs, &n);
+        rg_index_release(ix);
+        RG_TRY(rc);
+    }
+    rg_jsonw w;
+    rg_resp_json(resp, &w);
+    rg_jsonw_obj(&w);
+    rg_jsonw_key(&w, "query");
+    rg_jsonw_obj(&w);
+    rg_jsonw_key(&w, "content");
+    rg_jsonw_str(&w, q);
+    rg_jsonw_obj_end(&w);
+    rg_jsonw_key(&w, "records");
+    rg_jsonw_arr(&w);
+    for (size_t i = 0; i < n; i++) {
+        rg_segment g;
+        rg_document d;
+        if (rg_store_segment_get(api->store, req->arena, p->key.tenant.id, recs[i].document_id,
+                                 recs[i].segment_id, &g) != RG_OK ||
+            rg_store_document_get(api->store, req->arena, p->key.tenant.id, p->dataset->id,
+                                  recs[i].document_id, &d) != RG_OK)
+            continue; /* deleted since the snapshot was taken */
+        if (recs[i].n_kids > 1)
+            qsort(recs[i].kids, recs[i].n_kids, sizeof *recs[i].kids, kid_by_score_desc);
+        render_record(req, &w, &recs[i], &g, &d);
+    }
+    rg_jsonw_arr_end(&w);
+    rg_jsonw_obj_end(&w);
+    return RG_OK;
+}
+
+/* ---- the external knowledge API ------------------------------------------------- */
+
+static rg_rc external_error(rg_resp *resp, int status, int code, const char *msg)
+{
+    rg_jsonw w;
+    rg_resp_json(resp, &w);
+    resp->status = status;
+    rg_jsonw_obj(&w);
+    rg_jsonw_kint(&w, "error_code", code);
+    rg_jsonw_kstr(&w, "error_msg", msg);
+    rg_jsonw_obj_end(&w);
+    return RG_OK;
+}
+
+/* Dify's checks of the key, answered in the external API's error format. */
+static rg_rc external_auth(rg_req *req, rg_resp *resp, const char *dataset_id, rg_key *key,
+                           rg_dataset *ds, bool *ok)
+{
+    rg_api *api = rg_api_ctx(req);
+    const char *h = rg_req_header(req, "Authorization");
+    const char *sp = h ? strchr(h, ' ') : NULL;
+    *ok = false;
+    if (!sp || !rg_str_ieq((rg_str){h, (size_t)(sp - h)}, RG_STR("bearer")))
+        return external_error(resp, 403, 1001,
+                              "Invalid Authorization header format. Expected 'Bearer <api-key>' "
+                              "format.");
+    rg_str token = rg_str_trim(rg_str_c(sp));
+    unsigned char hash[RG_KEY_HASH_LEN];
+    rg_api_key_hash(token, hash);
+    rg_rc ds_rc;
+    rg_rc rc = rg_store_auth(api->store, req->arena, hash, dataset_id, key, ds, &ds_rc);
+    if (rc == RG_ENOTFOUND || token.n != RG_KEY_LEN)
+        return external_error(resp, 403, 1002, "Authorization failed");
+    RG_TRY(rc);
+    if (dataset_id && (ds_rc != RG_OK ||
+                       (key->dataset_id[0] && strcmp(key->dataset_id, ds->id) != 0)))
+        return external_error(resp, 404, 2001, "The knowledge does not exist");
+    *ok = true;
+    return RG_OK;
+}
+
+rg_rc rg_api_external_retrieval(rg_req *req, rg_resp *resp)
+{
+    if (!req->json) { /* Dify probes a new endpoint with an empty POST */
+        rg_jsonw w;
+        rg_resp_json(resp, &w);
+        rg_jsonw_obj(&w);
+        rg_jsonw_key(&w, "records");
+        rg_jsonw_arr(&w);
+        rg_jsonw_arr_end(&w);
+        rg_jsonw_obj_end(&w);
+        return RG_OK;
+    }
+    json_t *kid = json_object_get(req->json, "knowledge_id"), *jq = json_object_get(req->json, "query");
+    const char *dataset_id = json_string_value(kid);
+    if (!dataset_id || !rg_str_is_uuid(rg_str_c(dataset_id)))
+        dataset_id = NULL;
+    rg_key key;
+    rg_dataset ds;
+    bool ok;
+    RG_TRY(external_auth(req, resp, dataset_id ? dataset_id : "", &key, &ds, &ok));
+    if (!ok)
+        return RG_OK;
+    if (!dataset_id)
+        return external_error(resp, 404, 2001, "The knowledge does not exist");
+    if (!json_is_string(jq) || json_string_length(jq) == 0)
+        return external_error(resp, 400, 400, "query: required, a non-empty string");
+    json_t *set = json_object_get(req->json, "retrieval_setting");
+    json_t *k = json_object_get(set, "top_k"), *st = json_object_get(set, "score_threshold");
+    query_opts o = {.m = M_SEMANTIC, .top_k = 4, .vector_weight = 0.7, .keyword_weight = 0.3};
+    if (json_is_integer(k))
+        o.top_k = json_integer_value(k);
+    if (o.top_k < 1 || o.top_k > RG_TOP_K_MAX)
+        return external_error(resp, 400, 400, "retrieval_setting.top_k: 1 to 100");
+    o.threshold = json_is_number(st) ? json_number_value(st) : 0.0;
+    if (ds.retrieval_model) { /* the dataset's own search method */
+        json_t *m = json_loads(ds.retrieval_model, 0, NULL);
+        o.m = parse_method(json_string_value(json_object_get(m, "search_method")));
+        json_decref(m);
+    }
+    if (!ds.indexing_technique || strcmp(ds.indexing_technique, "high_quality") != 0)
+        o.m = M_KEYWORD;
+    o.filter = json_object_get(req->json, "metadata_condition");
+    rg_principal *p = rg_arena_calloc(req->arena, 1, sizeof *p);
+    p->key = key;
+    p->dataset = &ds;
+    req->auth = p;
+    rg_str q = {json_string_value(jq), json_string_length(jq)};
+    record *recs = NULL;
+    size_t n = 0;
+    if (filter_admits_all(o.filter)) {
+        rg_index *ix;
+        RG_TRY(rg_index_acquire(rg_api_ctx(req)->index, key.tenant.id, ds.id, &ix));
+        rg_rc rc = search(req, resp, &ds, ix, q, &o, &recs, &n);
+        rg_index_release(ix);
+        if (rc == RG_EPROVIDER)
+            return external_error(resp, 500, 500, resp->message ? resp->message : "no model");
+        RG_TRY(rc);
+    }
+    rg_jsonw w;
+    rg_resp_json(resp, &w);
+    rg_jsonw_obj(&w);
+    rg_jsonw_key(&w, "records");
+    rg_jsonw_arr(&w);
+    for (size_t i = 0; i < n; i++) {
+        rg_segment g;
+        rg_document d;
+        if (rg_store_segment_get(rg_api_ctx(req)->store, req->arena, key.tenant.id,
+                                 recs[i].document_id, recs[i].segment_id, &g) != RG_OK ||
+            rg_store_document_get(rg_api_ctx(req)->store, req->arena, key.tenant.id, ds.id,
+                                  recs[i].document_id, &d) != RG_OK)
+            continue;
+        rg_jsonw_obj(&w);
+        rg_jsonw_kstr(&w, "content", g.content);
+        rg_jsonw_kdouble(&w, "score", recs[i].score);
+        rg_jsonw_kstr(&w, "title", d.name);
+        rg_jsonw_key(&w, "metadata");
+        rg_jsonw_obj(&w);
+        rg_jsonw_kstr(&w, "document_id", d.id);
+        rg_jsonw_kstr(&w, "document_name", d.name);
+        rg_jsonw_kstr(&w, "segment_id", g.id);
+        rg_jsonw_kint(&w, "position", g.position);
+        rg_jsonw_obj_end(&w);
+        rg_jsonw_obj_end(&w);
+    }
+    rg_jsonw_arr_end(&w);
+    rg_jsonw_obj_end(&w);
+    return RG_OK;
+}

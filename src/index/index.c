@@ -1,0 +1,505 @@
+/*
+ * index.c - snapshots and the registry that keeps one per dataset current.
+ *
+ * A snapshot is immutable once built: units (the ids of each searchable
+ * segment or child chunk, as offsets into one pool of NUL-terminated
+ * strings, a document id shared by its consecutive units), the BM25 postings
+ * (bm25.c) and the vector matrices (vector.c).  It is built from the rows of
+ * one rg_store_index_scan and carries that scan's index version.  Searches on
+ * it need no lock.
+ *
+ * The registry maps "tenant/dataset" to an entry (a sorted array of pointers
+ * under one mutex; entries do not move while a builder works unlocked)
+ * holding the current snapshot.  rg_index_acquire reads the store's version
+ * first, without the lock, then:
+ *   - if the current snapshot has that version, it takes a reference;
+ *   - otherwise one caller becomes the entry's builder: it marks the entry,
+ *     drops the lock, scans and builds, then swaps the new snapshot in and
+ *     wakes the others.  Callers that find a build running wait for it
+ *     rather than build the same thing twice.  A caller must not settle for
+ *     a snapshot older than the version it read (a client that committed an
+ *     edit and then searches must see it), so after waiting it takes the new
+ *     snapshot if its version is the one it read, or if that build started
+ *     after the caller read its version (each build has a generation number;
+ *     the caller notes the entry's generation when it first takes the lock,
+ *     which is after its version read); otherwise it builds again.
+ * References are atomic counts.  The registry holds one on its current
+ * snapshot; a swapped-out snapshot lives until its last searcher releases
+ * it.  A dataset the store no longer knows (RG_ENOTFOUND) loses its entry.
+ * Every entry of a dataset that is searched stays in memory until the
+ * registry is freed.
+ */
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "index/index_int.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ID_POOL_MAX ((size_t)UINT32_MAX - 1)
+#define STACK_HITS  128
+
+/* --- shared helpers --------------------------------------------------------- */
+
+rg_rc rg_index__reserve(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return RG_OK;
+    size_t c = *cap ? *cap : 16;
+    while (c < need) {
+        if (c > SIZE_MAX / 2)
+            return RG_ENOMEM;
+        c *= 2;
+    }
+    if (c > SIZE_MAX / elem)
+        return RG_ENOMEM;
+    void *q = rg_try_realloc(*p, c * elem);
+    if (!q)
+        return RG_ENOMEM;
+    *p = q;
+    *cap = c;
+    return RG_OK;
+}
+
+static int best_first(const void *a, const void *b)
+{
+    const rg_index__scored *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return (x->unit > y->unit) - (x->unit < y->unit);
+}
+
+void rg_index__topk_sort(rg_index__topk *h)
+{
+    qsort(h->e, h->n, sizeof *h->e, best_first);
+}
+
+/* --- building ------------------------------------------------------------- */
+
+struct rg_index__builder {
+    rg_index__unit *units;
+    size_t n_units, units_cap;
+    rg_buf ids;
+    uint32_t last_doc; /* offset of the previous row's document id */
+    rg_index__text_builder text;
+    rg_index__vectors vec;
+};
+
+rg_index__builder *rg_index__builder_new(void)
+{
+    rg_index__builder *b = rg_xcalloc(1, sizeof *b);
+    rg_buf_init(&b->ids, ID_POOL_MAX);
+    b->last_doc = UINT32_MAX;
+    rg_index__text_builder_init(&b->text);
+    return b;
+}
+
+void rg_index__builder_free(rg_index__builder *b)
+{
+    if (!b)
+        return;
+    rg_free(b->units);
+    rg_buf_free(&b->ids);
+    rg_index__text_builder_free(&b->text);
+    rg_index__vectors_free(&b->vec);
+    rg_free(b);
+}
+
+static rg_rc pool_add(rg_buf *pool, const char *z, uint32_t *off)
+{
+    size_t at = pool->len;
+    RG_TRY(rg_buf_append(pool, z, strlen(z) + 1));
+    *off = (uint32_t)at;
+    return RG_OK;
+}
+
+rg_rc rg_index__builder_add(const rg_index_row *row, void *builder)
+{
+    rg_index__builder *b = builder;
+    if (!row->segment_id || !row->document_id)
+        return RG_EINVAL;
+    if (b->n_units >= UINT32_MAX - 1)
+        return RG_ENOMEM;
+    RG_TRY(rg_index__reserve((void **)&b->units, &b->units_cap, b->n_units + 1, sizeof *b->units));
+    uint32_t unit = (uint32_t)b->n_units;
+    rg_index__unit *u = &b->units[unit];
+    rg_rc rc = pool_add(&b->ids, row->segment_id, &u->seg);
+    if (rc != RG_OK)
+        return rc == RG_ETOOBIG ? RG_ENOMEM : rc;
+    if (b->last_doc != UINT32_MAX && strcmp(b->ids.p + b->last_doc, row->document_id) == 0)
+        u->doc = b->last_doc;
+    else if ((rc = pool_add(&b->ids, row->document_id, &u->doc)) != RG_OK)
+        return rc == RG_ETOOBIG ? RG_ENOMEM : rc;
+    b->last_doc = u->doc;
+    u->child = RG_INDEX_NO_CHILD;
+    if (row->child_id && (rc = pool_add(&b->ids, row->child_id, &u->child)) != RG_OK)
+        return rc == RG_ETOOBIG ? RG_ENOMEM : rc;
+    RG_TRY(rg_index__text_add(&b->text, unit, row->terms, row->terms ? row->terms_len : 0));
+    if (row->vector && row->dims > 0) {
+        rc = rg_index__vectors_add(&b->vec, unit, row->vector, row->dims);
+        if (rc == RG_EINVAL)
+            rg_warn("index: segment %s has a %d-dimension vector; not searchable by vector",
+                    row->segment_id, row->dims);
+        else if (rc != RG_OK)
+            return rc;
+    }
+    b->n_units++;
+    return RG_OK;
+}
+
+static void snapshot_free(rg_index *ix)
+{
+    rg_free(ix->units);
+    rg_free(ix->ids);
+    rg_index__text_free(&ix->text);
+    rg_index__vectors_free(&ix->vec);
+    rg_free(ix);
+}
+
+rg_rc rg_index__builder_finish(rg_index__builder *b, int64_t version, rg_index **out)
+{
+    rg_index *ix = rg_xcalloc(1, sizeof *ix);
+    rg_rc rc = rg_index__text_finish(&b->text, &ix->text);
+    if (rc != RG_OK) {
+        rg_free(ix);
+        rg_index__builder_free(b);
+        return rc;
+    }
+    atomic_init(&ix->refs, 1);
+    ix->version = version;
+    ix->units = b->units;
+    ix->n_units = b->n_units;
+    ix->ids = rg_buf_take(&b->ids, &(size_t){0});
+    ix->vec = b->vec;
+    b->units = NULL;
+    memset(&b->vec, 0, sizeof b->vec);
+    rg_index__builder_free(b);
+    *out = ix;
+    return RG_OK;
+}
+
+rg_rc rg_index__build(const rg_index_row *rows, size_t n, int64_t version, rg_index **out)
+{
+    rg_index__builder *b = rg_index__builder_new();
+    for (size_t i = 0; i < n; i++) {
+        rg_rc rc = rg_index__builder_add(&rows[i], b);
+        if (rc != RG_OK) {
+            rg_index__builder_free(b);
+            return rc;
+        }
+    }
+    return rg_index__builder_finish(b, version, out);
+}
+
+/* --- snapshots ------------------------------------------------------------- */
+
+void rg_index_release(rg_index *ix)
+{
+    if (ix && atomic_fetch_sub_explicit(&ix->refs, 1, memory_order_acq_rel) == 1)
+        snapshot_free(ix);
+}
+
+static void snapshot_ref(rg_index *ix)
+{
+    atomic_fetch_add_explicit(&ix->refs, 1, memory_order_relaxed);
+}
+
+size_t rg_index_size(const rg_index *ix)
+{
+    return ix->n_units;
+}
+
+/* Sorts the heap and turns its entries into hits. */
+static void fill_hits(const rg_index *ix, rg_index__topk *top, rg_hit *out, size_t *n)
+{
+    rg_index__topk_sort(top);
+    for (size_t i = 0; i < top->n; i++) {
+        const rg_index__unit *u = &ix->units[top->e[i].unit];
+        out[i] = (rg_hit){
+            .segment_id = ix->ids + u->seg,
+            .document_id = ix->ids + u->doc,
+            .child_id = u->child == RG_INDEX_NO_CHILD ? NULL : ix->ids + u->child,
+            .score = top->e[i].score,
+        };
+    }
+    *n = top->n;
+}
+
+/* Heap space for min(k, limit) entries: on the stack when small. */
+static rg_rc topk_init(rg_index__topk *top, rg_index__scored *stack, size_t k, size_t limit)
+{
+    top->n = 0;
+    top->k = k < limit ? k : limit;
+    top->e = stack;
+    if (top->k > STACK_HITS && !(top->e = rg_try_malloc(top->k * sizeof *top->e)))
+        return RG_ENOMEM;
+    return RG_OK;
+}
+
+static void topk_done(rg_index__topk *top, const rg_index__scored *stack)
+{
+    if (top->e != stack)
+        rg_free(top->e);
+}
+
+static rg_rc search_text(const rg_index *ix, rg_str query, size_t k, rg_hit *out, size_t *n,
+                         bool exhaustive)
+{
+    *n = 0;
+    if (k && !out)
+        return RG_EINVAL;
+    rg_index__scored stack[STACK_HITS];
+    rg_index__topk top;
+    RG_TRY(topk_init(&top, stack, k, ix->text.n_docs));
+    rg_rc rc = rg_index__text_search(&ix->text, query, exhaustive, &top);
+    if (rc == RG_OK)
+        fill_hits(ix, &top, out, n);
+    topk_done(&top, stack);
+    return rc;
+}
+
+rg_rc rg_index_search_text(const rg_index *ix, rg_str query, size_t k, rg_hit *out, size_t *n)
+{
+    return search_text(ix, query, k, out, n, false);
+}
+
+rg_rc rg_index__search_text_exhaustive(const rg_index *ix, rg_str query, size_t k, rg_hit *out,
+                                       size_t *n)
+{
+    return search_text(ix, query, k, out, n, true);
+}
+
+rg_rc rg_index_search_vector(const rg_index *ix, const float *q, int dims, size_t k, rg_hit *out,
+                             size_t *n)
+{
+    *n = 0;
+    if ((k && !out) || !q || dims <= 0)
+        return RG_EINVAL;
+    const rg_index__matrix *m = rg_index__vectors_get(&ix->vec, dims);
+    if (!m || k == 0)
+        return RG_OK;
+    rg_index__scored stack[STACK_HITS];
+    rg_index__topk top;
+    RG_TRY(topk_init(&top, stack, k, m->n));
+    rg_index__vectors_search(m, q, &top);
+    fill_hits(ix, &top, out, n);
+    topk_done(&top, stack);
+    return RG_OK;
+}
+
+/* --- the registry ------------------------------------------------------------ */
+
+typedef struct entry {
+    char *key; /* tenant_id "/" dataset_id */
+    rg_index *cur;
+    uint64_t gen; /* builds started */
+    bool building;
+    int users; /* callers between lookup and return: the entry must stay */
+} entry;
+
+struct rg_index_registry {
+    rg_index__source src;
+    pthread_mutex_t mu;
+    pthread_cond_t built;
+    entry **e; /* sorted by key */
+    size_t n, cap;
+    uint64_t builds;
+};
+
+static rg_rc store_version(void *ctx, const char *tenant_id, const char *dataset_id, int64_t *v)
+{
+    return rg_store_index_version(ctx, tenant_id, dataset_id, v);
+}
+
+static rg_rc store_scan(void *ctx, const char *tenant_id, const char *dataset_id, int64_t *v,
+                        rg_rc (*fn)(const rg_index_row *row, void *arg), void *arg)
+{
+    return rg_store_index_scan(ctx, tenant_id, dataset_id, v, fn, arg);
+}
+
+rg_rc rg_index__registry_new_source(const rg_index__source *src, rg_index_registry **out)
+{
+    rg_index_registry *r = rg_xcalloc(1, sizeof *r);
+    r->src = *src;
+    if (pthread_mutex_init(&r->mu, NULL) != 0) {
+        rg_free(r);
+        return RG_EIO;
+    }
+    if (pthread_cond_init(&r->built, NULL) != 0) {
+        pthread_mutex_destroy(&r->mu);
+        rg_free(r);
+        return RG_EIO;
+    }
+    *out = r;
+    return RG_OK;
+}
+
+rg_rc rg_index_registry_new(rg_store *s, rg_index_registry **out)
+{
+    rg_index__source src = {store_version, store_scan, s};
+    return rg_index__registry_new_source(&src, out);
+}
+
+void rg_index_registry_free(rg_index_registry *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        entry *e = r->e[i];
+        RG_ASSERT(!e->building && e->users == 0);
+        RG_ASSERT(!e->cur || atomic_load(&e->cur->refs) == 1); /* none acquired */
+        rg_index_release(e->cur);
+        rg_free(e->key);
+        rg_free(e);
+    }
+    rg_free(r->e);
+    pthread_cond_destroy(&r->built);
+    pthread_mutex_destroy(&r->mu);
+    rg_free(r);
+}
+
+uint64_t rg_index__registry_builds(rg_index_registry *r)
+{
+    pthread_mutex_lock(&r->mu);
+    uint64_t n = r->builds;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+/* Index of key in r->e, or where it would go (*found false).  Under mu. */
+static size_t find_entry(const rg_index_registry *r, const char *key, bool *found)
+{
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(r->e[mid]->key, key);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+/* Drops the entry of a dataset the store does not know, unless in use. */
+static void forget(rg_index_registry *r, const char *key)
+{
+    rg_index *old = NULL;
+    pthread_mutex_lock(&r->mu);
+    bool found;
+    size_t i = find_entry(r, key, &found);
+    if (found && !r->e[i]->building && r->e[i]->users == 0) {
+        entry *e = r->e[i];
+        old = e->cur;
+        memmove(&r->e[i], &r->e[i + 1], (r->n - i - 1) * sizeof *r->e);
+        r->n--;
+        rg_free(e->key);
+        rg_free(e);
+    }
+    pthread_mutex_unlock(&r->mu);
+    rg_index_release(old);
+}
+
+/* Scans the dataset into a new snapshot (one reference, the caller's). */
+static rg_rc build(rg_index_registry *r, const char *tenant_id, const char *dataset_id,
+                   rg_index **out)
+{
+    int64_t t0 = rg_mono_ms(), version = 0;
+    rg_index__builder *b = rg_index__builder_new();
+    rg_rc rc = r->src.scan(r->src.ctx, tenant_id, dataset_id, &version, rg_index__builder_add, b);
+    if (rc != RG_OK) {
+        rg_index__builder_free(b);
+        return rc;
+    }
+    RG_TRY(rg_index__builder_finish(b, version, out));
+    rg_debug("index: dataset %s version %lld: %zu units, %zu terms, built in %lld ms", dataset_id,
+             (long long)version, (*out)->n_units, (*out)->text.n_terms,
+             (long long)(rg_mono_ms() - t0));
+    return RG_OK;
+}
+
+rg_rc rg_index_acquire(rg_index_registry *r, const char *tenant_id, const char *dataset_id,
+                       rg_index **out)
+{
+    if (!tenant_id || !dataset_id)
+        return RG_EINVAL;
+    size_t tl = strlen(tenant_id), dl = strlen(dataset_id);
+    char *key = rg_xmalloc(tl + dl + 2);
+    memcpy(key, tenant_id, tl);
+    key[tl] = '/';
+    memcpy(key + tl + 1, dataset_id, dl + 1);
+
+    int64_t v;
+    rg_rc rc = r->src.version(r->src.ctx, tenant_id, dataset_id, &v);
+    if (rc != RG_OK) {
+        if (rc == RG_ENOTFOUND)
+            forget(r, key);
+        rg_free(key);
+        return rc;
+    }
+
+    pthread_mutex_lock(&r->mu);
+    bool found;
+    size_t i = find_entry(r, key, &found);
+    entry *e;
+    if (found) {
+        e = r->e[i];
+        rg_free(key);
+    } else {
+        /* rg_x*: a failure here aborts, as for any small bookkeeping */
+        if (r->n == r->cap) {
+            r->cap = r->cap ? r->cap * 2 : 16;
+            r->e = rg_xrealloc(r->e, r->cap * sizeof *r->e);
+        }
+        e = rg_xcalloc(1, sizeof *e);
+        e->key = key;
+        memmove(&r->e[i + 1], &r->e[i], (r->n - i) * sizeof *r->e);
+        r->e[i] = e;
+        r->n++;
+    }
+    e->users++;
+    uint64_t my_gen = e->gen; /* builds numbered above this scanned after our version read */
+    for (;;) {
+        rg_index *ix = e->cur;
+        if (ix && (ix->version == v || ix->gen > my_gen)) {
+            snapshot_ref(ix);
+            e->users--;
+            pthread_mutex_unlock(&r->mu);
+            *out = ix;
+            return RG_OK;
+        }
+        if (!e->building)
+            break;
+        pthread_cond_wait(&r->built, &r->mu);
+    }
+
+    e->building = true;
+    uint64_t gen = ++e->gen;
+    r->builds++;
+    pthread_mutex_unlock(&r->mu);
+
+    rg_index *ix = NULL, *old = NULL;
+    rc = build(r, tenant_id, dataset_id, &ix);
+
+    pthread_mutex_lock(&r->mu);
+    e->building = false;
+    if (rc == RG_OK) {
+        ix->gen = gen;
+        snapshot_ref(ix); /* the registry's reference */
+        old = e->cur;
+        e->cur = ix;
+        *out = ix;
+    }
+    e->users--;
+    pthread_cond_broadcast(&r->built);
+    pthread_mutex_unlock(&r->mu);
+    rg_index_release(old);
+    return rc;
+}

@@ -1,0 +1,51 @@
+/*
+ * index.h - in-memory search over one dataset: BM25 full text and exact
+ * vector search, built from the store and kept current by version.
+ *
+ * The registry keeps one immutable snapshot per dataset.  acquire() compares
+ * the snapshot's index version with the store's (one cheap read) and rebuilds
+ * it when they differ, so every change a call has committed is visible to the
+ * next search.  Snapshots are reference-counted: a search keeps using the one
+ * it acquired while a newer one is built.  Searches are thread-safe.
+ */
+#ifndef RG_INDEX_INDEX_H
+#define RG_INDEX_INDEX_H
+
+#include "core/common.h"
+#include "core/str.h"
+#include "store/store.h"
+
+typedef struct rg_index rg_index;
+typedef struct rg_index_registry rg_index_registry;
+
+/* One result: the unit's ids (borrowed from the snapshot: valid until it is
+ * released) and its score (BM25, or cosine similarity in [-1, 1]). */
+typedef struct rg_hit {
+    const char *segment_id, *document_id, *child_id; /* child_id NULL for segments */
+    double score;
+} rg_hit;
+
+/* Creates a registry over the store (borrowed; must outlive it). */
+RG_WUR rg_rc rg_index_registry_new(rg_store *s, rg_index_registry **out);
+/* Frees the registry and every snapshot (none may be acquired). */
+void rg_index_registry_free(rg_index_registry *r);
+/* Returns a reference to the dataset's current snapshot, rebuilt if stale.
+ * Release it with rg_index_release. */
+RG_WUR rg_rc rg_index_acquire(rg_index_registry *r, const char *tenant_id, const char *dataset_id,
+                              rg_index **out);
+/* Drops a reference from rg_index_acquire. */
+void rg_index_release(rg_index *ix);
+/* Number of searchable units in the snapshot. */
+size_t rg_index_size(const rg_index *ix);
+
+/* BM25 (k1 1.2, b 0.75, Lucene's non-negative IDF) of the query's terms
+ * (tokenized as at indexing, text/tokenize.h); best k into out (caller array of
+ * k), *n how many, best first, only units that match at least one term. */
+RG_WUR rg_rc rg_index_search_text(const rg_index *ix, rg_str query, size_t k, rg_hit *out,
+                                  size_t *n);
+/* Exact cosine similarity of q (dims floats, L2-normalised) against every unit
+ * with a vector of that dimension; best k into out, best first. */
+RG_WUR rg_rc rg_index_search_vector(const rg_index *ix, const float *q, int dims, size_t k,
+                                    rg_hit *out, size_t *n);
+
+#endif

@@ -1,0 +1,234 @@
+/*
+ * index_int.h - what the files of index/ share, and the seams the unit tests
+ * and bench/search use: a snapshot built from rows handed over directly (no
+ * store), a registry over any row source, and the exhaustive BM25 scorer that
+ * the pruned one must agree with.  Nothing outside index/, tests and benches
+ * includes this header.
+ */
+#ifndef RG_INDEX_INDEX_INT_H
+#define RG_INDEX_INDEX_INT_H
+
+#include "core/buf.h"
+#include "index/index.h"
+
+#include <math.h>
+#include <stdatomic.h>
+
+#define RG_INDEX_BM25_K1 1.2
+#define RG_INDEX_BM25_B  0.75
+/* Largest vector dimension kept (a row with more keeps its terms only). */
+#define RG_INDEX_MAX_DIMS 65536
+/* Offsets into a snapshot's id pool are 32-bit: "no child" is this one. */
+#define RG_INDEX_NO_CHILD UINT32_MAX
+
+/* --- top-k selection, shared by BM25 and vector search -------------------- */
+
+typedef struct rg_index__scored {
+    double score;
+    uint32_t unit;
+} rg_index__scored;
+
+/* A min-heap of at most k entries whose root is the worst kept result.  The
+ * order is score descending, then unit ascending; callers offer units in
+ * ascending unit order, so a later unit with the same score as the root never
+ * displaces it, and "offer only when score > root" is exact. */
+typedef struct rg_index__topk {
+    rg_index__scored *e; /* k entries, owned by the caller */
+    size_t n, k;
+    uint64_t work; /* postings read or probed (tests check that pruning prunes) */
+} rg_index__topk;
+
+static inline bool rg_index__worse(rg_index__scored a, rg_index__scored b)
+{
+    return a.score < b.score || (a.score == b.score && a.unit > b.unit);
+}
+
+static inline void rg_index__sift_down(rg_index__topk *h, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && rg_index__worse(h->e[l], h->e[m]))
+            m = l;
+        if (r < h->n && rg_index__worse(h->e[r], h->e[m]))
+            m = r;
+        if (m == i)
+            return;
+        rg_index__scored t = h->e[i];
+        h->e[i] = h->e[m];
+        h->e[m] = t;
+        i = m;
+    }
+}
+
+/* True when the heap is full and score cannot enter it (the pruning test). */
+static inline bool rg_index__topk_full(const rg_index__topk *h)
+{
+    return h->n == h->k;
+}
+
+/* Offers (score, unit); unit must be larger than every unit offered before.
+ * NaN scores are never kept. */
+static inline void rg_index__topk_offer(rg_index__topk *h, double score, uint32_t unit)
+{
+    if (h->k == 0 || isnan(score))
+        return;
+    if (h->n < h->k) {
+        size_t i = h->n++;
+        h->e[i] = (rg_index__scored){score, unit};
+        while (i > 0) {
+            size_t p = (i - 1) / 2;
+            if (!rg_index__worse(h->e[i], h->e[p]))
+                break;
+            rg_index__scored t = h->e[i];
+            h->e[i] = h->e[p];
+            h->e[p] = t;
+            i = p;
+        }
+    } else if (score > h->e[0].score) {
+        h->e[0] = (rg_index__scored){score, unit};
+        rg_index__sift_down(h, 0);
+    }
+}
+
+/* Sorts the kept entries best first (score descending, unit ascending). */
+void rg_index__topk_sort(rg_index__topk *h);
+
+/* --- growable arrays -------------------------------------------------------- */
+
+/* Makes *p (an rg_ allocation of *cap elements of elem bytes, or NULL) hold at
+ * least need elements, doubling.  RG_ENOMEM (p untouched) when it cannot. */
+RG_WUR rg_rc rg_index__reserve(void **p, size_t *cap, size_t need, size_t elem);
+
+/* --- BM25 (bm25.c) -------------------------------------------------------- */
+
+typedef struct rg_index__term {
+    uint64_t post; /* first posting */
+    uint32_t off;  /* the term's bytes in the term pool */
+    uint32_t len;
+    uint32_t hash;
+    uint32_t df;  /* postings (units containing the term) */
+    float max_w;  /* the largest w of its postings (MaxScore's bound is idf max_w) */
+    double idf;   /* log(1 + (N - df + 0.5) / (df + 0.5)) */
+} rg_index__term;
+
+/* The immutable full-text part of a snapshot.  Postings of a term are sorted
+ * by unit; w is the BM25 term-frequency part, tf (k1 + 1) / (tf + k1 (1 - b +
+ * b dl / avgdl)), precomputed because a snapshot never changes, so a unit's
+ * score is the sum over matched terms of idf * w. */
+typedef struct rg_index__text {
+    rg_index__term *terms;
+    size_t n_terms;
+    uint32_t *slots; /* open addressing: term id + 1, 0 empty */
+    size_t slot_mask;
+    char *pool; /* term bytes */
+    uint32_t *p_unit;
+    float *p_w;
+    uint64_t n_post;
+    size_t n_docs; /* units with at least one term: BM25's N */
+    double avgdl;
+} rg_index__text;
+
+typedef struct rg_index__text_builder {
+    rg_index__text t;
+    size_t terms_cap;
+    uint32_t *last_unit; /* per term: the last unit that had it */
+    uint64_t *last_tr;   /* per term: its triple for that unit */
+    rg_buf pool;
+    struct rg_index__triple *tr;
+    size_t n_tr, tr_cap;
+    uint32_t *dl; /* per unit: sum of tf */
+    size_t dl_cap;
+    uint32_t n_units;
+} rg_index__text_builder;
+
+void rg_index__text_builder_init(rg_index__text_builder *b);
+/* Frees what a builder holds (after an error; finish consumes it). */
+void rg_index__text_builder_free(rg_index__text_builder *b);
+/* Adds unit's "term\ttf\n" lines (terms may be NULL); units come in order
+ * 0, 1, 2 ... with no gap (a unit without terms still calls this). */
+RG_WUR rg_rc rg_index__text_add(rg_index__text_builder *b, uint32_t unit, const char *terms,
+                                size_t len);
+/* Builds the postings into *out and empties the builder (freed either way). */
+RG_WUR rg_rc rg_index__text_finish(rg_index__text_builder *b, rg_index__text *out);
+void rg_index__text_free(rg_index__text *t);
+
+/* The best top->k units for the query into top (unsorted).  exhaustive false:
+ * MaxScore (document-at-a-time, skipping units that cannot enter the top k);
+ * true: every posting of every query term scored, term at a time.  Both give
+ * bit-identical scores and the same units. */
+RG_WUR rg_rc rg_index__text_search(const rg_index__text *t, rg_str query, bool exhaustive,
+                                   rg_index__topk *top);
+
+/* --- vectors (vector.c) --------------------------------------------------- */
+
+typedef struct rg_index__matrix {
+    int dims;
+    size_t n, cap;
+    float *data;    /* n rows of dims floats, row-major */
+    uint32_t *unit; /* n units, ascending */
+} rg_index__matrix;
+
+typedef struct rg_index__vectors {
+    rg_index__matrix *m; /* one per dimension seen */
+    size_t n;
+} rg_index__vectors;
+
+/* Appends unit's vector to the matrix of its dimension. */
+RG_WUR rg_rc rg_index__vectors_add(rg_index__vectors *v, uint32_t unit, const float *x, int dims);
+void rg_index__vectors_free(rg_index__vectors *v);
+/* The matrix of that dimension, NULL if none. */
+const rg_index__matrix *rg_index__vectors_get(const rg_index__vectors *v, int dims);
+/* Best top->k rows of m by dot product with q (unsorted). */
+void rg_index__vectors_search(const rg_index__matrix *m, const float *q, rg_index__topk *top);
+/* The dot product the search uses (for tests). */
+float rg_index__dot(const float *a, const float *b, size_t n);
+
+/* --- snapshots (index.c) -------------------------------------------------- */
+
+typedef struct rg_index__unit {
+    uint32_t seg, doc, child; /* offsets into the id pool; child RG_INDEX_NO_CHILD */
+} rg_index__unit;
+
+struct rg_index {
+    atomic_long refs;
+    int64_t version;
+    uint64_t gen; /* the registry build that made it */
+    rg_index__unit *units;
+    size_t n_units;
+    char *ids; /* NUL-terminated ids */
+    rg_index__text text;
+    rg_index__vectors vec;
+};
+
+typedef struct rg_index__builder rg_index__builder;
+
+/* A builder for one snapshot.  Free it with rg_index__builder_free unless
+ * rg_index__builder_finish took it. */
+rg_index__builder *rg_index__builder_new(void);
+void rg_index__builder_free(rg_index__builder *b);
+/* Adds one unit (the row is copied); the shape of rg_store_index_scan's
+ * callback, with the builder as arg. */
+RG_WUR rg_rc rg_index__builder_add(const rg_index_row *row, void *builder);
+/* Turns the builder into a snapshot with one reference (the caller's),
+ * version as given.  The builder is freed whatever the outcome. */
+RG_WUR rg_rc rg_index__builder_finish(rg_index__builder *b, int64_t version, rg_index **out);
+/* The builder in one call: a snapshot of rows[0..n) with one reference. */
+RG_WUR rg_rc rg_index__build(const rg_index_row *rows, size_t n, int64_t version, rg_index **out);
+/* The exhaustive scorer behind rg_index_search_text's interface. */
+RG_WUR rg_rc rg_index__search_text_exhaustive(const rg_index *ix, rg_str query, size_t k,
+                                              rg_hit *out, size_t *n);
+
+/* Where a registry reads versions and rows: the store, or a test's fake. */
+typedef struct rg_index__source {
+    rg_rc (*version)(void *ctx, const char *tenant_id, const char *dataset_id, int64_t *version);
+    rg_rc (*scan)(void *ctx, const char *tenant_id, const char *dataset_id, int64_t *version,
+                  rg_rc (*fn)(const rg_index_row *row, void *arg), void *arg);
+    void *ctx;
+} rg_index__source;
+
+/* rg_index_registry_new over any source (copied; ctx borrowed). */
+RG_WUR rg_rc rg_index__registry_new_source(const rg_index__source *src, rg_index_registry **out);
+/* Builds started by the registry so far (for tests). */
+uint64_t rg_index__registry_builds(rg_index_registry *r);
+
+#endif

@@ -1,0 +1,154 @@
+/*
+ * sqlite_index.c - what search reads on SQLite: a dataset's index version
+ * (datasets.index_version, kept by the triggers of migration 3) and the scan
+ * of its searchable units.
+ *
+ * The scan is one statement in one read transaction that also reads the
+ * version, stepped row by row into the callback: nothing is collected first.
+ * It is a UNION ALL of two joins, each walking documents by
+ * (dataset_id, position), their segments by (document_id, status, position),
+ * then one primary-key lookup per unit: the first yields segments (with their
+ * segment_index row, if any), the second child chunks of parent-child
+ * documents with their child_index row.  SQLite merges the two on (document
+ * position, segment position, segments before their children, child
+ * position) without sorting, as each side already comes in that order from
+ * its indexes (rowids break ties, so the order is total); each index row is
+ * read once.  A vector blob inside a database page may sit at any address,
+ * so one that is not aligned for float is copied into a buffer the scan owns.
+ */
+#include "store/sqlite/sqlite_int.h"
+
+#include "core/alloc.h"
+#include "core/log.h"
+
+#include <stdalign.h>
+#include <stdint.h>
+#include <string.h>
+
+static const char SQL_INDEX_VERSION[] =
+    "SELECT index_version FROM datasets WHERE id = ?1 AND tenant_id = ?2";
+
+/* A segment or document is searchable when it is completed and enabled (and,
+ * for a document, not archived). */
+#define SCAN_FROM                                                                                  \
+    " FROM documents d JOIN segments s ON s.document_id = d.id"
+#define SCAN_WHERE                                                                                 \
+    " WHERE d.dataset_id = ?1 AND d.tenant_id = ?2 AND d.status = 'completed' AND d.enabled"       \
+    " AND NOT d.archived AND s.status = 'completed' AND s.enabled"
+/* Result columns 0..6 are the merge key, 7.. the unit. */
+static const char SQL_INDEX_SCAN[] =
+    "SELECT d.position, d.rowid, s.position, s.rowid, 0, 0, 0,"
+    " s.id, s.document_id, NULL, i.vector, i.dims, i.terms" SCAN_FROM
+    " LEFT JOIN segment_index i ON i.segment_id = s.id" SCAN_WHERE
+    /* a parent segment counts when it has index data of its own */
+    " AND (d.doc_form <> 'hierarchical_model' OR i.vector IS NOT NULL"
+    "  OR i.terms IS NOT NULL)"
+    " UNION ALL"
+    " SELECT d.position, d.rowid, s.position, s.rowid, 1, c.position, c.rowid,"
+    " s.id, s.document_id, c.id, x.vector, x.dims, x.terms" SCAN_FROM
+    " JOIN child_chunks c ON c.segment_id = s.id JOIN child_index x ON x.child_id = c.id"
+    SCAN_WHERE " AND d.doc_form = 'hierarchical_model'"
+    " ORDER BY 1, 2, 3, 4, 5, 6, 7";
+
+enum { COL_SEGMENT = 7, COL_DOCUMENT, COL_CHILD, COL_VECTOR, COL_DIMS, COL_TERMS };
+
+rg_rc rg_sqlite_index_version(rg_store *base, const char *tenant_id, const char *dataset_id,
+                              int64_t *version)
+{
+    rg_sqlite_conn *c;
+    RG_TRY(rg_sqlite_read_conn(rg_sqlite_of(base), &c));
+    return rg_sqlite_int(c, SQL_INDEX_VERSION, SQV_ARGS(SQV_TEXT(dataset_id), SQV_TEXT(tenant_id)),
+                         version);
+}
+
+typedef struct scan_state {
+    rg_sqlite_conn *c;
+    rg_rc (*fn)(const rg_index_row *row, void *arg);
+    void *arg;
+    float *aligned; /* for vectors that are not float-aligned in the page */
+    size_t cap;     /* floats */
+} scan_state;
+
+/* Points row->vector at column COL_VECTOR's floats (copied if misaligned). */
+static rg_rc read_vector(scan_state *sc, sqlite3_stmt *st, rg_index_row *row)
+{
+    const void *p = sqlite3_column_blob(st, COL_VECTOR);
+    size_t bytes = (size_t)sqlite3_column_bytes(st, COL_VECTOR);
+    int64_t dims = sqlite3_column_int64(st, COL_DIMS);
+    row->vector = NULL;
+    row->dims = 0;
+    if (!p)
+        return bytes ? rg_sqlite_fail(sc->c, "index scan: read vector") : RG_OK;
+    if (dims <= 0 || dims > INT32_MAX || bytes != (size_t)dims * sizeof(float)) {
+        rg_error("store: index row of %s holds %zu vector bytes for %lld dimensions",
+                 (const char *)sqlite3_column_text(st, COL_SEGMENT), bytes, (long long)dims);
+        return RG_EIO;
+    }
+    if ((uintptr_t)p % alignof(float) != 0) {
+        if ((size_t)dims > sc->cap) {
+            float *q = rg_try_realloc(sc->aligned, bytes);
+            if (!q)
+                return RG_ENOMEM;
+            sc->aligned = q;
+            sc->cap = (size_t)dims;
+        }
+        memcpy(sc->aligned, p, bytes);
+        p = sc->aligned;
+    }
+    row->vector = p;
+    row->dims = (int)dims;
+    return RG_OK;
+}
+
+static rg_rc read_unit(scan_state *sc, sqlite3_stmt *st, rg_index_row *row)
+{
+    memset(row, 0, sizeof *row);
+    row->segment_id = (const char *)sqlite3_column_text(st, COL_SEGMENT);
+    row->document_id = (const char *)sqlite3_column_text(st, COL_DOCUMENT);
+    row->child_id = (const char *)sqlite3_column_text(st, COL_CHILD);
+    if (!row->segment_id || !row->document_id)
+        return rg_sqlite_fail(sc->c, "index scan: read ids");
+    RG_TRY(read_vector(sc, st, row));
+    row->terms = sqlite3_column_blob(st, COL_TERMS);
+    row->terms_len = (size_t)sqlite3_column_bytes(st, COL_TERMS);
+    if (!row->terms && row->terms_len)
+        return rg_sqlite_fail(sc->c, "index scan: read terms");
+    return RG_OK;
+}
+
+static rg_rc scan_rows(scan_state *sc, const char *tenant_id, const char *dataset_id)
+{
+    sqlite3_stmt *st;
+    RG_TRY(rg_sqlite_query(sc->c, SQL_INDEX_SCAN,
+                           SQV_ARGS(SQV_TEXT(dataset_id), SQV_TEXT(tenant_id)), &st));
+    rg_rc rc = RG_OK;
+    int r = SQLITE_DONE;
+    while (rc == RG_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        rg_index_row row;
+        rc = read_unit(sc, st, &row);
+        if (rc == RG_OK)
+            rc = sc->fn(&row, sc->arg);
+    }
+    if (rc == RG_OK && r != SQLITE_DONE)
+        rc = rg_sqlite_fail(sc->c, "index scan");
+    rg_sqlite_stmt_done(sc->c, st);
+    return rc;
+}
+
+rg_rc rg_sqlite_index_scan(rg_store *base, const char *tenant_id, const char *dataset_id,
+                           int64_t *version, rg_rc (*fn)(const rg_index_row *row, void *arg),
+                           void *arg)
+{
+    scan_state sc = {.fn = fn, .arg = arg};
+    RG_TRY(rg_sqlite_read_conn(rg_sqlite_of(base), &sc.c));
+    RG_TRY(rg_sqlite_tx_begin(sc.c, false)); /* the version and the rows from one snapshot */
+    rg_rc rc = rg_sqlite_int(sc.c, SQL_INDEX_VERSION,
+                             SQV_ARGS(SQV_TEXT(dataset_id), SQV_TEXT(tenant_id)), version);
+    if (rc == RG_OK)
+        rc = scan_rows(&sc, tenant_id, dataset_id);
+    rc = rg_sqlite_tx_end(sc.c, rc);
+    rg_free(sc.aligned);
+    if (rc != RG_OK)
+        *version = 0;
+    return rc;
+}
