@@ -357,16 +357,17 @@ rg_rc rg_api_segment_update(rg_req *req, rg_resp *resp)
     return RG_OK;
 }
 
+/* DELETE is idempotent: a chunk of this document that is already gone (deleted
+ * before, or removed when the document was updated and re-split) answers 204,
+ * so a client that retries, or cleans up after an update, sees success. */
 rg_rc rg_api_segment_delete(rg_req *req, rg_resp *resp)
 {
     rg_document d;
-    rg_segment g;
     RG_TRY(load_doc(req, resp, &d));
-    RG_TRY(load_segment(req, resp, &d, &g));
-    rg_rc rc = rg_store_segment_delete(rg_api_ctx(req)->store, d.tenant_id, d.id, g.id);
-    if (rc == RG_ENOTFOUND)
-        return rg_resp_fail(resp, req, rc, "Segment not found.");
-    RG_TRY(rc);
+    rg_rc rc = rg_store_segment_delete(rg_api_ctx(req)->store, d.tenant_id, d.id,
+                                       rg_req_param(req, 2));
+    if (rc != RG_OK && rc != RG_ENOTFOUND)
+        return rc;
     resp->status = 204;
     return RG_OK;
 }

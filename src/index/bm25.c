@@ -15,35 +15,39 @@
  *
  * Scoring.  score(u) = sum over the distinct query terms t in u of
  * r(t) idf(t) w(t, u), idf = log(1 + (N - df + 0.5) / (df + 0.5)) (Lucene's
- * non-negative IDF), k1 1.2, b 0.75, r(t) how many times the query has t:
- * query terms are deduplicated (one posting walk each) and a repeated one
+ * non-negative IDF), k1 1.2, b 0.75, r(t) the number of times the query has
+ * t: query terms are deduplicated (one posting walk each) and a repeated one
  * weighs its count, as in Lucene, whose BooleanQuery rewrite merges repeated
- * SHOULD clauses by summing their boosts (and as in FTS5, which scores each
- * query phrase).  This is the classic formula with the
- * (k1 + 1) factor in the numerator (Lucene before 8, SQLite FTS5); Lucene 8+
- * drops it, which scales every score by 1 / 2.2 and changes no ranking.
- * Lengths are exact (Lucene rounds them to one byte).
+ * SHOULD clauses by summing their boosts (FTS5 likewise scores every query
+ * phrase).  This is the classic formula with (k1 + 1) in the numerator
+ * (Lucene before 8, FTS5); Lucene 8+ drops it, which scales every score by
+ * 1 / 2.2 and changes no ranking.  Lengths are exact (Lucene rounds them to
+ * one byte).
  *
- * MaxScore (Turtle and Flood 1995).  Query terms are sorted by their upper
- * bound ub(t) = r(t) idf(t) max w(t, .).  Once the heap holds k results with worst
- * score theta, the terms of the longest prefix whose bounds sum to at most
- * theta are "non-essential": a unit that has only those cannot enter, so the
- * candidate units are the union of the essential lists only, walked document
- * at a time in unit order; the non-essential lists are probed by galloping
- * search, in decreasing bound order, and a candidate is dropped as soon as
- * its partial score plus the remaining bounds cannot beat theta.  A query
- * with a very common term and a rare one thus walks the rare term's list and
- * probes the common one.
+ * MaxScore (Turtle and Flood 1995), in windows as Lucene 9's
+ * MaxScoreBulkScorer.  Each query term has an upper bound ub(t) = r(t)
+ * idf(t) max w(t, .).  Terms are sorted by bound; once the heap holds k
+ * results with worst score theta, the longest prefix of terms whose bounds
+ * sum to at most theta is "non-essential": a unit that has only those terms
+ * cannot enter the heap.  So candidates come from the essential lists only,
+ * a window of unit ids at a time (64, doubling up to 4096, so that theta is
+ * known early) starting at the smallest essential head: the essential postings of the window are
+ * accumulated term at a time (a tight loop, no per-unit merge), then each touched unit, in unit
+ * order, probes the non-essential lists by galloping search in decreasing bound order, and is
+ * dropped as soon as its partial score plus the remaining bounds cannot beat theta.  The partition
+ * is recomputed between windows. A query with a very common term and a rarer one thus walks the
+ * rarer list and only probes the common one for the few units that could make it.
  *
- * Exactness.  The pruned and the exhaustive scorer return the same units with
- * bit-identical scores: a unit's final score is always summed in the same
- * canonical order (query terms by term id), whatever order the pruning
- * visited them in; pruning tests inflate the bound sums by a relative 1e-9
- * so that a different association of the additions can never drop a unit
- * that could tie; ties are broken by unit id (ascending), and since units
- * are visited in ascending order a unit that only ties the heap's worst
- * entry never displaces it in either scorer (index_int.h, topk).  The unit
- * test checks the equality on random Zipf corpora.
+ * Exactness.  Scores are computed in fixed point: each posting contributes
+ * the integer floor(r idf w 2^32) + 1 (2^32 shrinks, for absurd queries, so
+ * that any score stays below 2^53), so a unit's score is the same integer
+ * whatever order its terms were added in, and it converts to a double
+ * exactly.  Bounds are contributions of max w, hence never below a real
+ * contribution (the conversion is monotone).  Ties are broken by unit id,
+ * ascending; both scorers offer units in ascending order, so a unit that only
+ * ties the heap's worst entry never displaces it (index_int.h, topk).  The
+ * pruned and the exhaustive scorer therefore return the same units with the
+ * same scores, which the unit test checks on random Zipf corpora.
  */
 #include "core/alloc.h"
 #include "core/log.h"
@@ -54,8 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PRUNE_SLACK    (1.0 + 1e-9) /* see "Exactness" */
-#define STACK_TERMS    32
+#define FIXED_SCALE    0x1p32 /* score units per 1.0 (see "Exactness") */
 #define MAX_TF         1000000000u
 #define TERM_POOL_MAX  ((size_t)UINT32_MAX - 1)
 #define MAX_TERM_BYTES 1024
@@ -322,8 +325,16 @@ typedef struct {
     const uint32_t *unit;
     const float *w;
     size_t pos, len;
-    double qw, ub; /* query weight (repeats x idf), qw max_w */
+    double qs;   /* query weight (repeats x idf) x the fixed-point scale */
+    float max_w; /* the term's largest w */
+    int64_t ub;  /* the largest contribution, contrib(qs, max_w) */
 } cursor;
+
+/* A posting's contribution in fixed point: monotone in w, and at least 1. */
+static inline int64_t contrib(double qs, float w)
+{
+    return (int64_t)(qs * (double)w) + 1;
+}
 
 /* First index >= lo of u[0..n) whose unit is >= target (n if none). */
 static size_t gallop(const uint32_t *u, size_t lo, size_t n, uint32_t target)
@@ -349,34 +360,38 @@ static size_t gallop(const uint32_t *u, size_t lo, size_t n, uint32_t target)
     return a;
 }
 
-/* Term at a time over every posting (the reference the pruned search must
- * equal).  acc[u] > 0 marks a matched unit: every contribution is > 0. */
-static rg_rc search_exhaustive(const rg_index__text *t, const cursor *c, size_t m,
-                               rg_index__topk *top, size_t n_units)
+/* Term at a time over every posting: the reference the pruned search must
+ * equal.  acc[u] > 0 marks a matched unit (every contribution is >= 1). */
+static rg_rc search_exhaustive(const cursor *c, size_t m, double scale, rg_index__topk *top)
 {
-    double *acc = rg_try_malloc((n_units ? n_units : 1) * sizeof *acc);
+    uint32_t n_units = 0; /* one past the largest unit with a posting */
+    for (size_t i = 0; i < m; i++)
+        if (c[i].len && c[i].unit[c[i].len - 1] + 1 > n_units)
+            n_units = c[i].unit[c[i].len - 1] + 1;
+    int64_t *acc = rg_try_malloc((n_units ? n_units : 1) * sizeof *acc);
     if (!acc)
         return RG_ENOMEM;
     memset(acc, 0, n_units * sizeof *acc);
     for (size_t i = 0; i < m; i++) {
         for (size_t j = 0; j < c[i].len; j++)
-            acc[c[i].unit[j]] += c[i].qw * (double)c[i].w[j];
+            acc[c[i].unit[j]] += contrib(c[i].qs, c[i].w[j]);
         top->work += c[i].len;
     }
-    for (size_t u = 0; u < n_units; u++)
+    for (uint32_t u = 0; u < n_units; u++)
         if (acc[u] > 0)
-            rg_index__topk_offer(top, acc[u], (uint32_t)u);
+            rg_index__topk_offer(top, (double)acc[u] / scale, u);
     rg_free(acc);
-    RG_UNUSED(t);
     return RG_OK;
 }
 
+#define WINDOW 4096 /* units per MaxScore window: 32 KiB of accumulators */
+
 typedef struct {
-    cursor *c;       /* m cursors in canonical order (term id) */
+    cursor *c;       /* m cursors */
     size_t *order;   /* cursor indices by ub ascending */
-    double *prefix;  /* prefix[j] = sum of ub over order[0..j] */
-    double *contrib; /* per cursor: contribution to the current unit */
-    bool *has;       /* per cursor: matched the current unit */
+    int64_t *prefix; /* prefix[j] = sum of ub over order[0..j] */
+    int64_t acc[WINDOW];
+    uint64_t bits[WINDOW / 64]; /* which acc[] the window touched */
 } maxscore_scratch;
 
 /* order[] by (ub, index) ascending; qsort_r is glibc's (_GNU_SOURCE). */
@@ -389,71 +404,81 @@ static int by_ub(const void *a, const void *b, void *arg)
     return (i > j) - (i < j);
 }
 
-static void search_maxscore(maxscore_scratch *s, size_t m, rg_index__topk *top)
+static void search_maxscore(maxscore_scratch *s, size_t m, double scale, rg_index__topk *top)
 {
     cursor *c = s->c;
     for (size_t j = 0; j < m; j++)
         s->order[j] = j;
     qsort_r(s->order, m, sizeof *s->order, by_ub, c);
-    double sum = 0;
-    for (size_t j = 0; j < m; j++) {
-        sum += c[s->order[j]].ub;
-        s->prefix[j] = sum;
-        s->has[j] = false;
-    }
-    size_t fe = 0; /* order[0..fe) are non-essential */
-    double theta = -INFINITY;
-    for (;;) {
-        uint32_t d = UINT32_MAX;
+    int64_t sum = 0;
+    for (size_t j = 0; j < m; j++)
+        s->prefix[j] = sum += c[s->order[j]].ub;
+    memset(s->bits, 0, sizeof s->bits);
+    size_t fe = 0;       /* order[0..fe) are non-essential */
+    int64_t theta = -1;  /* the heap's worst score once full */
+    uint32_t width = 64; /* windows grow: theta is known after the first few */
+    for (;; width = width < WINDOW ? width * 2 : WINDOW) {
+        /* the next window starts at the first unit of an essential list */
+        uint32_t lo = UINT32_MAX;
         for (size_t j = fe; j < m; j++) {
             const cursor *e = &c[s->order[j]];
-            if (e->pos < e->len && e->unit[e->pos] < d)
-                d = e->unit[e->pos];
+            if (e->pos < e->len && e->unit[e->pos] < lo)
+                lo = e->unit[e->pos];
         }
-        if (d == UINT32_MAX)
+        if (lo == UINT32_MAX)
             break;
-        double partial = 0;
+        uint64_t hi = (uint64_t)lo + width;
+        /* essential terms, term at a time into the window's accumulators */
         for (size_t j = fe; j < m; j++) {
-            size_t i = s->order[j];
-            cursor *e = &c[i];
-            if (e->pos < e->len && e->unit[e->pos] == d) {
-                s->contrib[i] = e->qw * (double)e->w[e->pos];
-                s->has[i] = true;
-                partial += s->contrib[i];
-                e->pos++;
-                top->work++;
+            cursor *e = &c[s->order[j]];
+            size_t p = e->pos;
+            for (; p < e->len && e->unit[p] < hi; p++) {
+                uint32_t x = e->unit[p] - lo;
+                uint64_t bit = (uint64_t)1 << (x & 63);
+                if (!(s->bits[x >> 6] & bit)) {
+                    s->bits[x >> 6] |= bit;
+                    s->acc[x] = 0;
+                }
+                s->acc[x] += contrib(e->qs, e->w[p]);
+            }
+            top->work += p - e->pos;
+            e->pos = p;
+        }
+        /* then each touched unit, in unit order: the non-essential terms
+         * by decreasing bound, stopping when the rest cannot lift it */
+        int64_t rest = fe ? s->prefix[fe - 1] : 0;
+        for (size_t word = 0; word < width / 64; word++) {
+            uint64_t b = s->bits[word];
+            s->bits[word] = 0;
+            while (b) {
+                uint32_t x = (uint32_t)(word * 64 + (size_t)__builtin_ctzll(b));
+                b &= b - 1;
+                uint32_t u = lo + x;
+                int64_t score = s->acc[x];
+                bool full = rg_index__topk_full(top);
+                if (full && score + rest <= theta)
+                    continue;
+                size_t j = fe;
+                while (j-- > 0) {
+                    if (full && score + s->prefix[j] <= theta)
+                        break;
+                    cursor *e = &c[s->order[j]];
+                    e->pos = gallop(e->unit, e->pos, e->len, u);
+                    top->work++;
+                    if (e->pos < e->len && e->unit[e->pos] == u)
+                        score += contrib(e->qs, e->w[e->pos]);
+                }
+                if (j != (size_t)-1) /* pruned */
+                    continue;
+                rg_index__topk_offer(top, (double)score / scale, u);
+                if (rg_index__topk_full(top))
+                    theta = (int64_t)(top->e[0].score * scale);
             }
         }
-        bool pruned = false;
-        for (size_t j = fe; j-- > 0;) {
-            if ((partial + s->prefix[j]) * PRUNE_SLACK <= theta) {
-                pruned = true;
-                break;
-            }
-            size_t i = s->order[j];
-            cursor *e = &c[i];
-            e->pos = gallop(e->unit, e->pos, e->len, d);
-            top->work++;
-            if (e->pos < e->len && e->unit[e->pos] == d) {
-                s->contrib[i] = e->qw * (double)e->w[e->pos];
-                s->has[i] = true;
-                partial += s->contrib[i];
-            }
-        }
-        double score = 0;
-        for (size_t i = 0; i < m; i++)
-            if (s->has[i]) {
-                score += s->contrib[i]; /* canonical order: bit-equal to exhaustive */
-                s->has[i] = false;
-            }
-        if (pruned || (rg_index__topk_full(top) && !(score > theta)))
-            continue;
-        rg_index__topk_offer(top, score, d);
-        if (rg_index__topk_full(top)) {
-            theta = top->e[0].score;
-            while (fe < m && s->prefix[fe] * PRUNE_SLACK <= theta)
+        /* terms whose bounds, with all below them, cannot beat theta */
+        if (rg_index__topk_full(top))
+            while (fe < m && s->prefix[fe] <= theta)
                 fe++;
-        }
     }
 }
 
@@ -472,56 +497,49 @@ rg_rc rg_index__text_search(const rg_index__text *t, rg_str query, bool exhausti
         rg_free(q.ids);
         return RG_ENOMEM;
     }
-    /* distinct terms in canonical order (term id); a term given r times
-     * weighs r (Lucene merges repeated SHOULD clauses by summing boosts) */
-    size_t m = 0;
     if (q.n == 0)
         return RG_OK;
+    /* distinct terms; a term given r times weighs r (Lucene merges repeated
+     * SHOULD clauses by summing their boosts) */
     qsort(q.ids, q.n, sizeof *q.ids, cmp_u32);
+    size_t m = 0;
     for (size_t i = 0; i < q.n; i++)
         m += i == 0 || q.ids[i - 1] != q.ids[i];
-    if (m == 0) {
+    size_t each = sizeof(cursor) + sizeof(size_t) + sizeof(int64_t);
+    maxscore_scratch *s = rg_try_malloc(sizeof *s + m * each);
+    if (!s) {
         rg_free(q.ids);
-        return RG_OK;
+        return RG_ENOMEM;
     }
-    cursor c_stack[STACK_TERMS];
-    size_t o_stack[STACK_TERMS];
-    double p_stack[STACK_TERMS], x_stack[STACK_TERMS];
-    bool h_stack[STACK_TERMS];
-    maxscore_scratch s = {c_stack, o_stack, p_stack, x_stack, h_stack};
-    void *heap = NULL;
-    if (m > STACK_TERMS) {
-        size_t each = sizeof(cursor) + sizeof(size_t) + 2 * sizeof(double) + sizeof(bool);
-        heap = rg_try_malloc(m * each);
-        if (!heap) {
-            rg_free(q.ids);
-            return RG_ENOMEM;
-        }
-        char *p = heap;
-        s.c = (cursor *)p;
-        s.prefix = (double *)(p += m * sizeof(cursor));
-        s.contrib = (double *)(p += m * sizeof(double));
-        s.order = (size_t *)(p += m * sizeof(double));
-        s.has = (bool *)(p + m * sizeof(size_t));
-    }
+    s->c = (cursor *)(s + 1);
+    s->prefix = (int64_t *)(s->c + m);
+    s->order = (size_t *)(s->prefix + m);
+    double total = 0; /* bound of any score, to choose the fixed-point scale */
     for (size_t i = 0, j = 0; i < m; i++) {
         const rg_index__term *e = &t->terms[q.ids[j]];
         double r = 0;
         for (uint32_t id = q.ids[j]; j < q.n && q.ids[j] == id; j++)
             r++;
-        double wq = r * e->idf; /* then wq w <= wq max_w exactly: rounding is monotonic */
-        s.c[i] = (cursor){t->p_unit + e->post, t->p_w + e->post, 0, e->df, wq, wq * e->max_w};
+        s->c[i] =
+            (cursor){t->p_unit + e->post, t->p_w + e->post, 0, e->df, r * e->idf, e->max_w, 0};
+        total += r * e->idf * e->max_w + 1;
     }
     rg_free(q.ids);
+    /* scores are integers (units of 1 / scale) so that the sum of a unit's
+     * contributions is the same in any order; below 2^53 they are exact
+     * as doubles too */
+    double scale = FIXED_SCALE;
+    while (total * scale > 0x1p52)
+        scale /= 2;
+    for (size_t i = 0; i < m; i++) {
+        s->c[i].qs *= scale;
+        s->c[i].ub = contrib(s->c[i].qs, s->c[i].max_w);
+    }
     rg_rc rc = RG_OK;
-    if (exhaustive) {
-        uint32_t n_units = 0; /* one past the largest unit with a posting */
-        for (size_t i = 0; i < m; i++)
-            if (s.c[i].len && s.c[i].unit[s.c[i].len - 1] + 1 > n_units)
-                n_units = s.c[i].unit[s.c[i].len - 1] + 1;
-        rc = search_exhaustive(t, s.c, m, top, n_units);
-    } else
-        search_maxscore(&s, m, top);
-    rg_free(heap);
+    if (exhaustive)
+        rc = search_exhaustive(s->c, m, scale, top);
+    else
+        search_maxscore(s, m, scale, top);
+    rg_free(s);
     return rc;
 }

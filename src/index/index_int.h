@@ -106,9 +106,9 @@ typedef struct rg_index__term {
     uint32_t off;  /* the term's bytes in the term pool */
     uint32_t len;
     uint32_t hash;
-    uint32_t df;  /* postings (units containing the term) */
-    float max_w;  /* the largest w of its postings (MaxScore's bound is idf max_w) */
-    double idf;   /* log(1 + (N - df + 0.5) / (df + 0.5)) */
+    uint32_t df; /* postings (units containing the term) */
+    float max_w; /* the largest w of its postings (MaxScore's bound is idf max_w) */
+    double idf;  /* log(1 + (N - df + 0.5) / (df + 0.5)) */
 } rg_index__term;
 
 /* The immutable full-text part of a snapshot.  Postings of a term are sorted

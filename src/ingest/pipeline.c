@@ -253,6 +253,41 @@ static void count_token(rg_str tok, void *arg)
     (*(int64_t *)arg)++;
 }
 
+static bool is_hierarchical(const rg_document *d)
+{
+    return d->doc_form && strcmp(d->doc_form, "hierarchical_model") == 0;
+}
+
+/* Parent-child documents are searched by their child chunks (Dify 7.5): the
+ * children of a parent get their own terms and vectors, stored with it. */
+static rg_rc index_children(job_ctx *j, rg_arena *a, const rg_embed_model *m,
+                            rg_segment_index *parent)
+{
+    rg_child_chunk *kids;
+    size_t n;
+    RG_TRY(rg_store_child_chunk_list(j->s, a, parent->segment_id, &kids, &n));
+    if (n == 0)
+        return RG_OK;
+    rg_segment_index *ci = rg_arena_calloc(a, n, sizeof *ci);
+    rg_str *texts = rg_arena_alloc(a, n * sizeof *texts);
+    for (size_t i = 0; i < n; i++) {
+        texts[i] = rg_str_c(kids[i].content);
+        ci[i].segment_id = kids[i].id;
+        ci[i].terms = rg_keywords_terms(a, texts[i], &ci[i].terms_len);
+    }
+    if (m) {
+        float *v = rg_arena_alloc(a, n * (size_t)m->dims * sizeof *v);
+        RG_TRY(m->embed(m, texts, n, v));
+        for (size_t i = 0; i < n; i++) {
+            ci[i].vector = v + i * (size_t)m->dims;
+            ci[i].dims = m->dims;
+        }
+    }
+    parent->children = ci;
+    parent->n_children = n;
+    return RG_OK;
+}
+
 /* Indexes one batch of pending segments; *done is set when none were left. */
 static rg_rc index_batch(job_ctx *j, const rg_embed_model *m, size_t batch, bool *done)
 {
@@ -281,7 +316,7 @@ static rg_rc index_batch(job_ctx *j, const rg_embed_model *m, size_t batch, bool
             return fail(j, why);
         }
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && rc == RG_OK; i++) {
         rg_segment_index *it = &items[i];
         it->segment_id = segs[i].id;
         it->terms = rg_keywords_terms(a, rg_str_c(segs[i].content), &it->terms_len);
@@ -291,6 +326,12 @@ static rg_rc index_batch(job_ctx *j, const rg_embed_model *m, size_t batch, bool
             it->dims = m->dims;
             rg_tokenize(rg_str_c(segs[i].content), count_token, &it->tokens);
         }
+        if (is_hierarchical(&j->doc))
+            rc = index_children(j, a, m, it);
+    }
+    if (rc != RG_OK) {
+        rg_arena_free(a);
+        return rc == RG_EINVAL ? fail(j, "the child chunks could not be embedded") : rc;
     }
     rc = rg_store_job_indexed(j->s, j->job, items, n);
     rg_arena_free(a);

@@ -241,6 +241,10 @@ typedef struct rg_segment_index {
     const void *terms;    /* opaque full-text data, nullable */
     size_t terms_len;
     int64_t tokens;
+    /* parent-child documents: the index data of this segment's child chunks,
+     * each entry's segment_id naming the child chunk (job_indexed only) */
+    const struct rg_segment_index *children;
+    size_t n_children;
 } rg_segment_index;
 
 /* Durably stores a batch of indexed segments, marks them completed (enabled),

@@ -34,8 +34,8 @@ static size_t vector_bytes(const rg_segment_index *idx)
     return idx->vector ? (size_t)idx->dims * sizeof(float) : 0;
 }
 
-rg_rc rg_sqlite_segment_index_put(rg_sqlite_conn *w, const char *segment_id,
-                                  const char *dataset_id, const rg_segment_index *idx)
+rg_rc rg_sqlite_segment_index_put(rg_sqlite_conn *w, const char *segment_id, const char *dataset_id,
+                                  const rg_segment_index *idx)
 {
     return rg_sqlite_run(w, SQL_SEG_INDEX_PUT,
                          SQV_ARGS(SQV_TEXT(segment_id), SQV_TEXT(dataset_id),
@@ -59,9 +59,8 @@ rg_rc rg_sqlite_child_index_put(rg_sqlite_conn *w, const char *child_id,
 
 /* --- one segment ------------------------------------------------------------------ */
 
-static const char SQL_SEG_GET[] =
-    "SELECT " SQLITE_SEG_COLS " FROM segments s"
-    " WHERE s.id = ?1 AND s.document_id = ?2 AND s.tenant_id = ?3";
+static const char SQL_SEG_GET[] = "SELECT " SQLITE_SEG_COLS " FROM segments s"
+                                  " WHERE s.id = ?1 AND s.document_id = ?2 AND s.tenant_id = ?3";
 
 rg_rc rg_sqlite_segment_get(rg_store *base, rg_arena *arena, const char *tenant_id,
                             const char *document_id, const char *segment_id, rg_segment *out)
@@ -70,8 +69,8 @@ rg_rc rg_sqlite_segment_get(rg_store *base, rg_arena *arena, const char *tenant_
     RG_TRY(rg_sqlite_read_conn(rg_sqlite_of(base), &c));
     sqlite3_stmt *st;
     RG_TRY(rg_sqlite_query(
-        c, SQL_SEG_GET,
-        SQV_ARGS(SQV_TEXT(segment_id), SQV_TEXT(document_id), SQV_TEXT(tenant_id)), &st));
+        c, SQL_SEG_GET, SQV_ARGS(SQV_TEXT(segment_id), SQV_TEXT(document_id), SQV_TEXT(tenant_id)),
+        &st));
     rg_rc rc;
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW)
@@ -112,8 +111,8 @@ static rg_rc add_target_read(rg_sqlite_conn *w, const char *tenant_id, const cha
                              add_target *t)
 {
     sqlite3_stmt *st;
-    RG_TRY(rg_sqlite_query(w, SQL_ADD_DOC, SQV_ARGS(SQV_TEXT(document_id), SQV_TEXT(tenant_id)),
-                           &st));
+    RG_TRY(
+        rg_sqlite_query(w, SQL_ADD_DOC, SQV_ARGS(SQV_TEXT(document_id), SQV_TEXT(tenant_id)), &st));
     rg_rc rc;
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
@@ -146,16 +145,16 @@ static rg_rc add_one(rg_sqlite_conn *w, const char *tenant_id, const char *docum
                      const add_target *t, const rg_segment *g, const rg_segment_index *idx,
                      int64_t position, int64_t now)
 {
-    RG_TRY(rg_sqlite_run(
-        w, SQL_ADD_SEG,
-        SQV_ARGS(SQV_TEXT(g->id), SQV_TEXT(tenant_id), SQV_TEXT(t->dataset_id),
-                 SQV_TEXT(document_id), SQV_INT(position), SQV_TEXT(g->content),
-                 SQV_TEXT(g->answer), SQV_INT(g->word_count), SQV_INT(g->tokens),
-                 SQV_TEXT(keywords_of(g, idx)), SQV_TEXT(nonempty(g->index_node_id)),
-                 SQV_TEXT(nonempty(g->index_node_hash)), SQV_TEXT(g->created_by),
-                 SQV_INT(default_time(g->created_at, now)),
-                 SQV_INT(default_time(g->updated_at, now)), SQV_INT(now)),
-        NULL));
+    RG_TRY(
+        rg_sqlite_run(w, SQL_ADD_SEG,
+                      SQV_ARGS(SQV_TEXT(g->id), SQV_TEXT(tenant_id), SQV_TEXT(t->dataset_id),
+                               SQV_TEXT(document_id), SQV_INT(position), SQV_TEXT(g->content),
+                               SQV_TEXT(g->answer), SQV_INT(g->word_count), SQV_INT(g->tokens),
+                               SQV_TEXT(keywords_of(g, idx)), SQV_TEXT(nonempty(g->index_node_id)),
+                               SQV_TEXT(nonempty(g->index_node_hash)), SQV_TEXT(g->created_by),
+                               SQV_INT(default_time(g->created_at, now)),
+                               SQV_INT(default_time(g->updated_at, now)), SQV_INT(now)),
+                      NULL));
     return idx ? rg_sqlite_segment_index_put(w, g->id, t->dataset_id, idx) : RG_OK;
 }
 
@@ -174,8 +173,8 @@ static rg_rc add_write(rg_sqlite_conn *w, const add_batch *b, add_target *t)
         return RG_EINVAL; /* the API refuses first, with Dify's message */
     int64_t words = 0;
     for (size_t i = 0; i < b->n; i++) {
-        RG_TRY(add_one(w, b->tenant_id, b->document_id, t, &b->segs[i],
-                       b->idx ? &b->idx[i] : NULL, t->last_position + (int64_t)i + 1, b->now));
+        RG_TRY(add_one(w, b->tenant_id, b->document_id, t, &b->segs[i], b->idx ? &b->idx[i] : NULL,
+                       t->last_position + (int64_t)i + 1, b->now));
         words += b->segs[i].word_count;
     }
     return rg_sqlite_run(w, SQL_ADD_DOC_COUNTS,
@@ -248,8 +247,8 @@ static rg_rc seg_old_read(rg_sqlite_conn *w, const char *tenant_id, const char *
 {
     sqlite3_stmt *st;
     RG_TRY(rg_sqlite_query(
-        w, SQL_SEG_OLD,
-        SQV_ARGS(SQV_TEXT(segment_id), SQV_TEXT(document_id), SQV_TEXT(tenant_id)), &st));
+        w, SQL_SEG_OLD, SQV_ARGS(SQV_TEXT(segment_id), SQV_TEXT(document_id), SQV_TEXT(tenant_id)),
+        &st));
     rg_rc rc;
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
@@ -300,10 +299,10 @@ static rg_rc delete_write(rg_sqlite_conn *w, const char *tenant_id, const char *
     RG_TRY(seg_old_read(w, tenant_id, document_id, segment_id, &old));
     /* child chunks, their index rows and the segment's index row cascade */
     RG_TRY(rg_sqlite_run(w, SQL_SEG_DELETE, SQV_ARGS(SQV_TEXT(segment_id)), NULL));
-    return rg_sqlite_run(w, SQL_DEL_DOC_COUNTS,
-                         SQV_ARGS(SQV_TEXT(document_id), SQV_INT(old.word_count),
-                                  SQV_INT(old.completed ? 1 : 0)),
-                         NULL);
+    return rg_sqlite_run(
+        w, SQL_DEL_DOC_COUNTS,
+        SQV_ARGS(SQV_TEXT(document_id), SQV_INT(old.word_count), SQV_INT(old.completed ? 1 : 0)),
+        NULL);
 }
 
 rg_rc rg_sqlite_segment_delete(rg_store *base, const char *tenant_id, const char *document_id,
@@ -328,19 +327,20 @@ static const char SQL_CHILD_ADD[] =
 #define CHILD_OF_TENANT                                                                            \
     " WHERE id = ?1 AND segment_id = ?2"                                                           \
     " AND EXISTS (SELECT 1 FROM segments s WHERE s.id = ?2 AND s.tenant_id = ?3)"
-static const char SQL_CHILD_UPDATE[] =
-    "UPDATE child_chunks SET content = ?4, word_count = ?5, type = ?6, updated_at = ?7" CHILD_OF_TENANT;
+static const char SQL_CHILD_UPDATE[] = "UPDATE child_chunks SET content = ?4, word_count = ?5, "
+                                       "type = ?6, updated_at = ?7" CHILD_OF_TENANT;
 static const char SQL_CHILD_DELETE[] = "DELETE FROM child_chunks" CHILD_OF_TENANT;
 
 static rg_rc child_add_write(rg_sqlite_conn *w, const char *tenant_id, const rg_child_chunk *c,
                              const rg_segment_index *idx, int64_t now, int64_t *position)
 {
     sqlite3_stmt *st;
-    RG_TRY(rg_sqlite_query(w, SQL_CHILD_ADD,
-                           SQV_ARGS(SQV_TEXT(c->id), SQV_TEXT(c->segment_id), SQV_TEXT(c->content),
-                                    SQV_INT(c->word_count), SQV_INT(default_time(c->created_at, now)),
-                                    SQV_INT(default_time(c->updated_at, now)), SQV_TEXT(tenant_id)),
-                           &st));
+    RG_TRY(
+        rg_sqlite_query(w, SQL_CHILD_ADD,
+                        SQV_ARGS(SQV_TEXT(c->id), SQV_TEXT(c->segment_id), SQV_TEXT(c->content),
+                                 SQV_INT(c->word_count), SQV_INT(default_time(c->created_at, now)),
+                                 SQV_INT(default_time(c->updated_at, now)), SQV_TEXT(tenant_id)),
+                        &st));
     rg_rc rc = RG_OK;
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW)

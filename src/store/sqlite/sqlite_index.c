@@ -30,8 +30,7 @@ static const char SQL_INDEX_VERSION[] =
 
 /* A segment or document is searchable when it is completed and enabled (and,
  * for a document, not archived). */
-#define SCAN_FROM                                                                                  \
-    " FROM documents d JOIN segments s ON s.document_id = d.id"
+#define SCAN_FROM " FROM documents d JOIN segments s ON s.document_id = d.id"
 #define SCAN_WHERE                                                                                 \
     " WHERE d.dataset_id = ?1 AND d.tenant_id = ?2 AND d.status = 'completed' AND d.enabled"       \
     " AND NOT d.archived AND s.status = 'completed' AND s.enabled"
@@ -46,8 +45,8 @@ static const char SQL_INDEX_SCAN[] =
     " UNION ALL"
     " SELECT d.position, d.rowid, s.position, s.rowid, 1, c.position, c.rowid,"
     " s.id, s.document_id, c.id, x.vector, x.dims, x.terms" SCAN_FROM
-    " JOIN child_chunks c ON c.segment_id = s.id JOIN child_index x ON x.child_id = c.id"
-    SCAN_WHERE " AND d.doc_form = 'hierarchical_model'"
+    " JOIN child_chunks c ON c.segment_id = s.id JOIN child_index x ON x.child_id = c.id" SCAN_WHERE
+    " AND d.doc_form = 'hierarchical_model'"
     " ORDER BY 1, 2, 3, 4, 5, 6, 7";
 
 enum { COL_SEGMENT = 7, COL_DOCUMENT, COL_CHILD, COL_VECTOR, COL_DIMS, COL_TERMS };
