@@ -60,7 +60,7 @@ static inline void rg_index__sift_down(rg_index__topk *h, size_t i)
     }
 }
 
-/* True when the heap is full and score cannot enter it (the pruning test). */
+/* True once the heap holds k entries: from then on its root is the bar to beat. */
 static inline bool rg_index__topk_full(const rg_index__topk *h)
 {
     return h->n == h->k;
@@ -107,14 +107,14 @@ typedef struct rg_index__term {
     uint32_t len;
     uint32_t hash;
     uint32_t df; /* postings (units containing the term) */
-    float max_w; /* the largest w of its postings (MaxScore's bound is idf max_w) */
+    float max_w; /* the largest w of its postings (for MaxScore's bound) */
     double idf;  /* log(1 + (N - df + 0.5) / (df + 0.5)) */
 } rg_index__term;
 
 /* The immutable full-text part of a snapshot.  Postings of a term are sorted
  * by unit; w is the BM25 term-frequency part, tf (k1 + 1) / (tf + k1 (1 - b +
  * b dl / avgdl)), precomputed because a snapshot never changes, so a unit's
- * score is the sum over matched terms of idf * w. */
+ * score is the sum over matched query terms of (repeats x idf) w. */
 typedef struct rg_index__text {
     rg_index__term *terms;
     size_t n_terms;
@@ -153,9 +153,9 @@ RG_WUR rg_rc rg_index__text_finish(rg_index__text_builder *b, rg_index__text *ou
 void rg_index__text_free(rg_index__text *t);
 
 /* The best top->k units for the query into top (unsorted).  exhaustive false:
- * MaxScore (document-at-a-time, skipping units that cannot enter the top k);
+ * MaxScore (windows of units, skipping those that cannot enter the top k);
  * true: every posting of every query term scored, term at a time.  Both give
- * bit-identical scores and the same units. */
+ * the same units with identical scores. */
 RG_WUR rg_rc rg_index__text_search(const rg_index__text *t, rg_str query, bool exhaustive,
                                    rg_index__topk *top);
 

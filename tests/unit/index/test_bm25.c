@@ -27,10 +27,7 @@
 static const rg_index_row corpus3[] = {
     {.segment_id = "s1", .document_id = "d1", .terms = "apple\t2\nbanana\t1\n", .terms_len = 17},
     {.segment_id = "s2", .document_id = "d1", .terms = "banana\t1\ncherry\t1\n", .terms_len = 18},
-    {.segment_id = "s3",
-     .document_id = "d2",
-     .terms = "cherry\t3\ndate\t1\n",
-     .terms_len = 16},
+    {.segment_id = "s3", .document_id = "d2", .terms = "cherry\t3\ndate\t1\n", .terms_len = 16},
 };
 
 static bool near(double a, double b)
@@ -123,10 +120,16 @@ TEST(index_bm25_ranking_and_rows)
     const rg_index_row rows[] = {
         {.segment_id = "a", .document_id = "d", .terms = "rust\t3\n", .terms_len = 7},
         {.segment_id = "b", .document_id = "d", .terms = NULL},
-        {.segment_id = "c", .document_id = "e", .child_id = "c1", .terms = t3,
+        {.segment_id = "c",
+         .document_id = "e",
+         .child_id = "c1",
+         .terms = t3,
          .terms_len = sizeof t3 - 1},
         {.segment_id = "x", .document_id = "e", .terms = "junk\nno tab\tx\n\t3\n", .terms_len = 17},
-        {.segment_id = "c", .document_id = "e", .child_id = "c2", .terms = "go\t1\nrust\t1\n",
+        {.segment_id = "c",
+         .document_id = "e",
+         .child_id = "c2",
+         .terms = "go\t1\nrust\t1\n",
          .terms_len = 12},
     };
     rg_index *ix;
@@ -326,8 +329,8 @@ TEST(index_bm25_pruned_equals_exhaustive)
     CHECK_EQ_INT(mismatches, 0);
     if (work_pruned * 10 > work_all) {
         char m[128];
-        snprintf(m, sizeof m, "pruning read %llu postings of %llu",
-                 (unsigned long long)work_pruned, (unsigned long long)work_all);
+        snprintf(m, sizeof m, "pruning read %llu postings of %llu", (unsigned long long)work_pruned,
+                 (unsigned long long)work_all);
         rg_test_fail(__FILE__, __LINE__, m);
     }
     rg_free(p);

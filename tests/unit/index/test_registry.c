@@ -57,8 +57,8 @@ static rg_rc fake_scan(void *ctx, const char *tenant_id, const char *dataset_id,
     for (int i = 0; i < n; i++) {
         char seg[16];
         snprintf(seg, sizeof seg, "s%d", i);
-        rg_index_row row = {.segment_id = seg, .document_id = "d", .terms = terms,
-                            .terms_len = (size_t)tl};
+        rg_index_row row = {
+            .segment_id = seg, .document_id = "d", .terms = terms, .terms_len = (size_t)tl};
         RG_TRY(fn(&row, arg));
     }
     return RG_OK;
@@ -306,8 +306,14 @@ TEST(index_registry_over_store)
         return;
     rg_index_registry *r = NULL;
     CHECK_EQ_INT(rg_index_registry_new(fx.s, &r), RG_OK);
-    rg_index *ix;
-    CHECK_EQ_INT(rg_index_acquire(r, fx.ten.id, fx.ds.id, &ix), RG_OK);
+    rg_index *ix = NULL;
+    rg_rc rc = rg_index_acquire(r, fx.ten.id, fx.ds.id, &ix);
+    CHECK_EQ_INT(rc, RG_OK);
+    if (rc != RG_OK) {
+        rg_index_registry_free(r);
+        fx_close(&fx);
+        return;
+    }
     CHECK_EQ_INT(rg_index_size(ix), 0);
     rg_index_release(ix);
 
@@ -325,7 +331,13 @@ TEST(index_registry_over_store)
     CHECK_EQ_INT(rg_store_job_finish(fx.s, &job, false), RG_OK);
 
     /* completed documents: rebuilt, searchable by text and vector */
-    CHECK_EQ_INT(rg_index_acquire(r, fx.ten.id, fx.ds.id, &ix), RG_OK);
+    rc = rg_index_acquire(r, fx.ten.id, fx.ds.id, &ix);
+    CHECK_EQ_INT(rc, RG_OK);
+    if (rc != RG_OK) {
+        rg_index_registry_free(r);
+        fx_close(&fx);
+        return;
+    }
     CHECK_EQ_INT(rg_index_size(ix), 5);
     CHECK_EQ_INT(hits_for(ix, "harvest"), 5);
     CHECK_EQ_INT(hits_for(ix, "mango"), 3);
@@ -335,7 +347,7 @@ TEST(index_registry_over_store)
     CHECK_EQ_INT(rg_index_search_vector(ix, q, 4, 8, h, &n), RG_OK);
     CHECK_EQ_INT(n, 5);
     uint64_t builds = rg_index__registry_builds(r);
-    rg_index *again;
+    rg_index *again = NULL;
     CHECK_EQ_INT(rg_index_acquire(r, fx.ten.id, fx.ds.id, &again), RG_OK);
     CHECK(again == ix);
     CHECK_EQ_INT(rg_index__registry_builds(r), builds);
@@ -347,8 +359,14 @@ TEST(index_registry_over_store)
     CHECK_EQ_INT(rg_store_document_action(fx.s, fx.a, fx.ten.id, fx.ds.id, RG_DOC_DISABLE, ids, 1,
                                           "user", &why),
                  RG_OK);
-    rg_index *after;
+    rg_index *after = NULL;
     CHECK_EQ_INT(rg_index_acquire(r, fx.ten.id, fx.ds.id, &after), RG_OK);
+    if (!after) {
+        rg_index_release(ix);
+        rg_index_registry_free(r);
+        fx_close(&fx);
+        return;
+    }
     CHECK(after != ix);
     CHECK_EQ_INT(rg_index_size(after), 3);
     CHECK_EQ_INT(hits_for(after, "papaya"), 0);
@@ -357,7 +375,7 @@ TEST(index_registry_over_store)
     rg_index_release(after);
 
     /* another tenant's id for the dataset finds nothing */
-    rg_rc rc = rg_index_acquire(r, "00000000-0000-0000-0000-000000000000", fx.ds.id, &ix);
+    rc = rg_index_acquire(r, "00000000-0000-0000-0000-000000000000", fx.ds.id, &ix);
     if (rc == RG_OK) {
         CHECK_EQ_INT(rg_index_size(ix), 0);
         rg_index_release(ix);

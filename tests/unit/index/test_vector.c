@@ -123,7 +123,8 @@ TEST(index_vector_topk_equals_brute_force)
             /* float vs double sums: the same unit, or a near tie swapped */
             bool same = strtoul(hits[i].segment_id, NULL, 10) == all[i].unit;
             if ((!same && fabs(hits[i].score - all[i].score) > 1e-5) ||
-                fabs(hits[i].score - all[i].score) > 1e-5 || (i && hits[i].score > hits[i - 1].score))
+                fabs(hits[i].score - all[i].score) > 1e-5 ||
+                (i && hits[i].score > hits[i - 1].score))
                 bad++;
         }
         if (q % 4 == 0) {
