@@ -284,7 +284,7 @@ static int serve(const rg_config *c)
     }
     rg_info("signal %d: stopping (grace %llds)", sig, (long long)c->shutdown_grace_s);
     rg_http_stop(h, c->shutdown_grace_s * 1000);
-    rg_index_registry_free(index); /* no request is running any more */
+    rg_index_registry_free(index);      /* no request is running any more */
     if (rg_workers_stop(workers, 1500)) /* a job in flight resumes at the next start */
         rg_store_close(s);
     rg_info("stopped");

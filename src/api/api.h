@@ -19,7 +19,7 @@ typedef struct rg_api {
     rg_store *store;
     int64_t page_limit_max;
     struct rg_index_registry *index; /* in-memory search snapshots */
-    void (*wake)(void *arg); /* called after a job is queued (wakes the workers) */
+    void (*wake)(void *arg);         /* called after a job is queued (wakes the workers) */
     void *wake_arg;
 } rg_api;
 

@@ -108,10 +108,10 @@ static rg_rc effective_model(rg_req *req, rg_resp *resp, const rg_dataset *ds, q
     json_t *k = json_object_get(model, "top_k");
     o->top_k = json_is_integer(k) ? json_integer_value(k) : 4;
     json_t *st = json_object_get(model, "score_threshold");
-    o->threshold = json_is_true(json_object_get(model, "score_threshold_enabled")) &&
-                           json_is_number(st)
-                       ? json_number_value(st)
-                       : 0.0;
+    o->threshold =
+        json_is_true(json_object_get(model, "score_threshold_enabled")) && json_is_number(st)
+            ? json_number_value(st)
+            : 0.0;
     o->filter = json_object_get(model, "metadata_filtering_conditions");
     if (!ds->indexing_technique || strcmp(ds->indexing_technique, "high_quality") != 0)
         o->m = M_KEYWORD; /* economy datasets have no vectors (Dify 13.12) */
@@ -210,12 +210,11 @@ static int kid_by_score_desc(const void *x, const void *y)
     return (a->score < b->score) - (a->score > b->score);
 }
 
-static rg_rc embed_query(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_str q,
-                         float **vec, int *dims)
+static rg_rc embed_query(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_str q, float **vec,
+                         int *dims)
 {
     const rg_embed_model *m = ds->embedding_model && ds->embedding_model_provider
-                                  ? rg_embed_find(ds->embedding_model_provider,
-                                                  ds->embedding_model)
+                                  ? rg_embed_find(ds->embedding_model_provider, ds->embedding_model)
                                   : rg_embed_default();
     if (!m)
         return rg_resp_fail(resp, req, RG_EPROVIDER,
@@ -236,8 +235,8 @@ static rg_rc search(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_index *
     rg_hit *th = rg_arena_calloc(req->arena, k, sizeof *th);
     size_t nv = 0, nt = 0;
     if (o->m == M_SEMANTIC || o->m == M_HYBRID) {
-        float *vec;
-        int dims;
+        float *vec = NULL;
+        int dims = 0;
         RG_TRY(embed_query(req, resp, ds, q, &vec, &dims));
         RG_TRY(rg_index_search_vector(ix, vec, dims, k, vh, &nv));
     }
@@ -342,20 +341,22 @@ rg_rc rg_api_retrieve(rg_req *req, rg_resp *resp)
     rg_principal *p = rg_api_principal(req);
     rg_api *api = rg_api_ctx(req);
     json_t *jq = json_object_get(req->json, "query");
-    if (!json_is_string(jq) || rg_str_trim((rg_str){json_string_value(jq), json_string_length(jq)})
-                                       .n == 0)
+    if (!json_is_string(jq) ||
+        rg_str_trim((rg_str){json_string_value(jq), json_string_length(jq)}).n == 0)
         return rg_resp_fail(resp, req, RG_EINVAL, "query: required, a non-empty string");
     rg_str q = {json_string_value(jq), json_string_length(jq)};
     query_opts o;
     RG_TRY(effective_model(req, resp, p->dataset, &o));
     record *recs = NULL;
     size_t n = 0;
+    rg_index *ix = NULL; /* the records point into it: released after rendering */
     if (filter_admits_all(o.filter)) {
-        rg_index *ix;
         RG_TRY(rg_index_acquire(api->index, p->key.tenant.id, p->dataset->id, &ix));
         rg_rc rc = search(req, resp, p->dataset, ix, q, &o, &recs, &n);
-        rg_index_release(ix);
-        RG_TRY(rc);
+        if (rc != RG_OK) {
+            rg_index_release(ix);
+            return rc;
+        }
     }
     rg_jsonw w;
     rg_resp_json(resp, &w);
@@ -381,6 +382,8 @@ rg_rc rg_api_retrieve(rg_req *req, rg_resp *resp)
     }
     rg_jsonw_arr_end(&w);
     rg_jsonw_obj_end(&w);
+    if (ix)
+        rg_index_release(ix);
     return RG_OK;
 }
 
@@ -418,8 +421,8 @@ static rg_rc external_auth(rg_req *req, rg_resp *resp, const char *dataset_id, r
     if (rc == RG_ENOTFOUND || token.n != RG_KEY_LEN)
         return external_error(resp, 403, 1002, "Authorization failed");
     RG_TRY(rc);
-    if (dataset_id && (ds_rc != RG_OK ||
-                       (key->dataset_id[0] && strcmp(key->dataset_id, ds->id) != 0)))
+    if (dataset_id &&
+        (ds_rc != RG_OK || (key->dataset_id[0] && strcmp(key->dataset_id, ds->id) != 0)))
         return external_error(resp, 404, 2001, "The knowledge does not exist");
     *ok = true;
     return RG_OK;
@@ -437,7 +440,8 @@ rg_rc rg_api_external_retrieval(rg_req *req, rg_resp *resp)
         rg_jsonw_obj_end(&w);
         return RG_OK;
     }
-    json_t *kid = json_object_get(req->json, "knowledge_id"), *jq = json_object_get(req->json, "query");
+    json_t *kid = json_object_get(req->json, "knowledge_id"),
+           *jq = json_object_get(req->json, "query");
     const char *dataset_id = json_string_value(kid);
     if (!dataset_id || !rg_str_is_uuid(rg_str_c(dataset_id)))
         dataset_id = NULL;
@@ -474,14 +478,16 @@ rg_rc rg_api_external_retrieval(rg_req *req, rg_resp *resp)
     rg_str q = {json_string_value(jq), json_string_length(jq)};
     record *recs = NULL;
     size_t n = 0;
+    rg_index *ix = NULL; /* the records point into it: released after rendering */
     if (filter_admits_all(o.filter)) {
-        rg_index *ix;
         RG_TRY(rg_index_acquire(rg_api_ctx(req)->index, key.tenant.id, ds.id, &ix));
         rg_rc rc = search(req, resp, &ds, ix, q, &o, &recs, &n);
-        rg_index_release(ix);
-        if (rc == RG_EPROVIDER)
-            return external_error(resp, 500, 500, resp->message ? resp->message : "no model");
-        RG_TRY(rc);
+        if (rc != RG_OK) {
+            rg_index_release(ix);
+            if (rc == RG_EPROVIDER)
+                return external_error(resp, 500, 500, resp->message ? resp->message : "no model");
+            return rc;
+        }
     }
     rg_jsonw w;
     rg_resp_json(resp, &w);
@@ -511,5 +517,7 @@ rg_rc rg_api_external_retrieval(rg_req *req, rg_resp *resp)
     }
     rg_jsonw_arr_end(&w);
     rg_jsonw_obj_end(&w);
+    if (ix)
+        rg_index_release(ix);
     return RG_OK;
 }

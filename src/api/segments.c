@@ -16,12 +16,13 @@
 #include "core/ids.h"
 #include "embed/embed.h"
 #include "ingest/keywords.h"
+#include "text/tokenize.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define SEGMENTS_PER_CALL 1000 /* chunks one add-chunks call may carry */
-#define CHUNK_MAX_CHARS 100000  /* characters of one chunk given through the API */
+#define SEGMENTS_PER_CALL 1000   /* chunks one add-chunks call may carry */
+#define CHUNK_MAX_CHARS   100000 /* characters of one chunk given through the API */
 
 static void render_children(rg_jsonw *w, rg_req *req, const rg_segment *g, bool hierarchical)
 {
@@ -103,7 +104,11 @@ rg_rc rg_api_segments_list(rg_req *req, rg_resp *resp)
     if (page < 1)
         page = 1;
     int64_t eff = limit < api->page_limit_max ? limit : api->page_limit_max;
-    const char *keyword = rg_req_query(req, "keyword"), *status = rg_req_query(req, "status");
+    const char *keyword = rg_req_query(req, "keyword"), *status = NULL;
+    const char **statuses;
+    size_t n_status = rg_req_query_all(req, "status", &statuses);
+    for (size_t i = 0; i < n_status; i++) /* repeatable, as Dify's status list */
+        status = status ? rg_arena_printf(req->arena, "%s,%s", status, statuses[i]) : statuses[i];
     rg_segment *items;
     size_t n;
     int64_t total;
@@ -142,13 +147,16 @@ static rg_rc load_doc(rg_req *req, rg_resp *resp, rg_document *d)
     return rc;
 }
 
+/* Dify answers these with 404 (4.3.1). */
 static rg_rc require_completed(rg_req *req, rg_resp *resp, const rg_document *d)
 {
     if (d->status != RG_DOC_COMPLETED)
-        return rg_resp_fail(resp, req, RG_EINVAL,
+        return rg_resp_fail(resp, req, RG_ENOTFOUND,
                             "Document is not completed (it is %s); chunks can be edited once "
                             "indexing has finished.",
                             rg_doc_status_name(d->status));
+    if (!d->enabled)
+        return rg_resp_fail(resp, req, RG_ENOTFOUND, "Document is disabled.");
     return RG_OK;
 }
 
@@ -166,17 +174,43 @@ static bool is_economy(const rg_dataset *ds)
     return !ds->indexing_technique || strcmp(ds->indexing_technique, "high_quality") != 0;
 }
 
-/* Computes the index data of one text into idx (arena memory). */
-static rg_rc index_text(rg_req *req, rg_resp *resp, rg_str text, rg_segment_index *idx)
+static void count_token(rg_str tok, void *arg)
+{
+    RG_UNUSED(tok);
+    (*(int64_t *)arg)++;
+}
+
+/* Computes the index data of one text into idx (arena memory).  keywords
+ * (JSON array text, may be NULL) are searchable too, as Dify's keyword table
+ * holds the keywords a client gives. */
+static rg_rc index_text(rg_req *req, rg_resp *resp, rg_str text, const char *keywords,
+                        rg_segment_index *idx)
 {
     const rg_dataset *ds = rg_api_principal(req)->dataset;
     memset(idx, 0, sizeof *idx);
-    idx->terms = rg_keywords_terms(req->arena, text, &idx->terms_len);
+    rg_str searchable = text;
+    json_t *kw = keywords ? json_loads(keywords, 0, NULL) : NULL;
+    if (json_array_size(kw)) {
+        rg_buf b;
+        rg_buf_init(&b, text.n + 4096 + json_array_size(kw) * 256);
+        (void)rg_buf_append(&b, text.p, text.n);
+        size_t i;
+        json_t *k;
+        json_array_foreach(kw, i, k)
+        {
+            (void)rg_buf_putc(&b, '\n');
+            (void)rg_buf_puts(&b, json_string_value(k) ? json_string_value(k) : "");
+        }
+        searchable = (rg_str){rg_arena_strndup(req->arena, b.p, b.len), b.len};
+        rg_buf_free(&b);
+    }
+    json_decref(kw);
+    idx->terms = rg_keywords_terms(req->arena, searchable, &idx->terms_len);
     if (is_economy(ds))
         return RG_OK;
+    rg_tokenize(text, count_token, &idx->tokens);
     const rg_embed_model *m = ds->embedding_model && ds->embedding_model_provider
-                                  ? rg_embed_find(ds->embedding_model_provider,
-                                                  ds->embedding_model)
+                                  ? rg_embed_find(ds->embedding_model_provider, ds->embedding_model)
                                   : rg_embed_default();
     if (!m)
         return rg_resp_fail(resp, req, RG_EPROVIDER,
@@ -220,8 +254,8 @@ static rg_rc read_keywords(rg_req *req, rg_resp *resp, json_t *v, const char **o
     rg_jsonw w;
     rg_jsonw_init(&w, &b);
     rg_jsonw_arr(&w);
-    json_array_foreach(v, i, k) rg_jsonw_str(&w, (rg_str){json_string_value(k),
-                                                          json_string_length(k)});
+    json_array_foreach(v, i, k)
+        rg_jsonw_str(&w, (rg_str){json_string_value(k), json_string_length(k)});
     rg_jsonw_arr_end(&w);
     *out = rg_arena_strndup(req->arena, b.p ? b.p : "[]", b.p ? b.len : 2);
     rg_buf_free(&b);
@@ -261,8 +295,7 @@ rg_rc rg_api_segments_add(rg_req *req, rg_resp *resp)
         RG_TRY(read_text(req, resp, json_object_get(it, "content"), what, &content));
         json_t *ans = json_object_get(it, "answer");
         if (ans && !json_is_null(ans) && !json_is_string(ans))
-            return rg_resp_fail(resp, req, RG_EINVAL, "segments[%zu].answer: expected a string",
-                                i);
+            return rg_resp_fail(resp, req, RG_EINVAL, "segments[%zu].answer: expected a string", i);
         RG_TRY(read_keywords(req, resp, json_object_get(it, "keywords"), &g->keywords));
         rg_uuid4(g->id);
         rg_uuid4(g->index_node_id);
@@ -272,14 +305,15 @@ rg_rc rg_api_segments_add(rg_req *req, rg_resp *resp)
         g->content = rg_arena_strz(req->arena, content);
         g->answer = json_is_string(ans) ? json_string_value(ans) : NULL;
         g->word_count = (int64_t)rg_utf8_len(content.p, content.n);
-        if (g->answer)
+        if (g->answer && d.doc_form && strcmp(d.doc_form, "qa_model") == 0)
             g->word_count += (int64_t)rg_utf8_len(g->answer, strlen(g->answer));
         g->created_by = owner;
         g->status = "completed";
         g->enabled = true;
         g->created_at = g->updated_at = rg_now_s();
-        RG_TRY(index_text(req, resp, content, &idx[i]));
+        RG_TRY(index_text(req, resp, content, g->keywords, &idx[i]));
         idx[i].keywords = g->keywords;
+        g->tokens = idx[i].tokens;
     }
     RG_TRY(rg_store_segments_add(rg_api_ctx(req)->store, d.tenant_id, d.id, segs, idx, n));
     rg_jsonw w;
@@ -289,8 +323,8 @@ rg_rc rg_api_segments_add(rg_req *req, rg_resp *resp)
     rg_jsonw_arr(&w);
     for (i = 0; i < n; i++) {
         rg_segment g;
-        if (rg_store_segment_get(rg_api_ctx(req)->store, req->arena, d.tenant_id, d.id,
-                                 segs[i].id, &g) == RG_OK)
+        if (rg_store_segment_get(rg_api_ctx(req)->store, req->arena, d.tenant_id, d.id, segs[i].id,
+                                 &g) == RG_OK)
             render_segment(&w, req, &g, false);
     }
     rg_jsonw_arr_end(&w);
@@ -320,25 +354,32 @@ rg_rc rg_api_segment_update(rg_req *req, rg_resp *resp)
     if (!json_is_object(seg))
         return rg_resp_fail(resp, req, RG_EINVAL, "segment: required, an object");
     rg_segment_index idx, *pidx = NULL;
+    bool enabled = g.enabled;
+    RG_TRY(rg_api_opt_bool(req, resp, seg, "enabled", &enabled));
+    if (!g.enabled && !enabled)
+        return rg_resp_fail(resp, req, RG_EINVAL, "Can't update disabled segment");
     json_t *c = json_object_get(seg, "content");
-    if (c && !json_is_null(c)) {
+    bool new_content = c && !json_is_null(c);
+    if (new_content) {
         rg_str content;
         RG_TRY(read_text(req, resp, c, "segment.content", &content));
         g.content = rg_arena_strz(req->arena, content);
         g.word_count = (int64_t)rg_utf8_len(content.p, content.n);
         rg_sha256_hex2(content, RG_STR("None"), g.index_node_hash);
-        RG_TRY(index_text(req, resp, content, &idx));
-        pidx = &idx;
     }
     json_t *ans = json_object_get(seg, "answer");
     if (json_is_string(ans))
         g.answer = json_string_value(ans);
     else if (ans && !json_is_null(ans))
         return rg_resp_fail(resp, req, RG_EINVAL, "segment.answer: expected a string");
-    if (json_object_get(seg, "keywords"))
+    bool new_keywords = json_object_get(seg, "keywords") != NULL;
+    if (new_keywords)
         RG_TRY(read_keywords(req, resp, json_object_get(seg, "keywords"), &g.keywords));
-    bool enabled = g.enabled;
-    RG_TRY(rg_api_opt_bool(req, resp, seg, "enabled", &enabled));
+    if (new_content || new_keywords) {
+        RG_TRY(index_text(req, resp, rg_str_c(g.content), g.keywords, &idx));
+        g.tokens = idx.tokens;
+        pidx = &idx;
+    }
     if (enabled != g.enabled) {
         g.enabled = enabled;
         g.disabled_at = enabled ? -1 : rg_now_s();
@@ -364,8 +405,8 @@ rg_rc rg_api_segment_delete(rg_req *req, rg_resp *resp)
 {
     rg_document d;
     RG_TRY(load_doc(req, resp, &d));
-    rg_rc rc = rg_store_segment_delete(rg_api_ctx(req)->store, d.tenant_id, d.id,
-                                       rg_req_param(req, 2));
+    rg_rc rc =
+        rg_store_segment_delete(rg_api_ctx(req)->store, d.tenant_id, d.id, rg_req_param(req, 2));
     if (rc != RG_OK && rc != RG_ENOTFOUND)
         return rc;
     resp->status = 204;
@@ -420,7 +461,9 @@ rg_rc rg_api_child_chunks_list(rg_req *req, rg_resp *resp)
     RG_TRY(load_segment(req, resp, &d, &g));
     int64_t page, limit;
     RG_TRY(rg_api_query_int(req, resp, "page", 1, 1, INT32_MAX, &page));
-    RG_TRY(rg_api_query_int(req, resp, "limit", 20, 1, 100, &limit));
+    RG_TRY(rg_api_query_int(req, resp, "limit", 20, 1, INT32_MAX, &limit));
+    if (limit > 100)
+        limit = 100; /* Dify caps and echoes the cap */
     const char *kw = rg_req_query(req, "keyword");
     rg_child_chunk *kids;
     size_t n;
@@ -432,7 +475,7 @@ rg_rc rg_api_child_chunks_list(rg_req *req, rg_resp *resp)
     rg_jsonw_key(&w, "data");
     rg_jsonw_arr(&w);
     for (size_t i = 0; i < n; i++) {
-        if (kw && *kw && !strstr(kids[i].content, kw))
+        if (kw && *kw && !strcasestr(kids[i].content, kw))
             continue;
         if (total >= (size_t)((page - 1) * limit) && total < (size_t)(page * limit))
             render_child(&w, &kids[i]);
@@ -467,7 +510,7 @@ rg_rc rg_api_child_chunk_create(rg_req *req, rg_resp *resp)
     k.type = "customized";
     k.created_at = k.updated_at = rg_now_s();
     rg_segment_index idx;
-    RG_TRY(index_text(req, resp, content, &idx));
+    RG_TRY(index_text(req, resp, content, NULL, &idx));
     RG_TRY(rg_store_child_chunk_add(rg_api_ctx(req)->store, d.tenant_id, &k, &idx));
     reply_child(resp, &k);
     return RG_OK;
@@ -489,7 +532,7 @@ rg_rc rg_api_child_chunk_update(rg_req *req, rg_resp *resp)
     k.type = "customized";
     k.updated_at = rg_now_s();
     rg_segment_index idx;
-    RG_TRY(index_text(req, resp, content, &idx));
+    RG_TRY(index_text(req, resp, content, NULL, &idx));
     RG_TRY(rg_store_child_chunk_update(rg_api_ctx(req)->store, d.tenant_id, &k, &idx));
     reply_child(resp, &k);
     return RG_OK;

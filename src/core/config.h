@@ -31,8 +31,8 @@ typedef struct rg_config {
     int64_t stall_timeout_s;
     int64_t index_batch; /* segments indexed per transaction */
     int64_t batch_delay_ms;
-        /* pause before each indexing batch */ /* watchdog: seconds without progress before a
-                                                  document fails */
+    /* pause before each indexing batch */ /* watchdog: seconds without progress before a
+                                              document fails */
     char log_level[16];
 } rg_config;
 

@@ -167,7 +167,8 @@ RG_WUR rg_rc rg_store_document_action(rg_store *s, rg_arena *arena, const char *
 /* --- segments --------------------------------------------------------------- */
 
 /* One page of a document's segments (position ascending) and the total;
- * keyword (nullable) is a substring of the content, status (nullable) exact. */
+ * keyword (nullable) is a substring of the content; status (nullable) is one
+ * status or several separated by commas ("error,completed"). */
 RG_WUR rg_rc rg_store_segment_list(rg_store *s, rg_arena *arena, const char *tenant_id,
                                    const char *document_id, const char *keyword, const char *status,
                                    int64_t offset, int64_t limit, rg_segment **items, size_t *n,
@@ -266,8 +267,7 @@ RG_WUR rg_rc rg_store_job_fail(rg_store *s, const rg_job *job, const char *reaso
 
 /* Reads one segment of the tenant's document.  RG_ENOTFOUND if absent. */
 RG_WUR rg_rc rg_store_segment_get(rg_store *s, rg_arena *arena, const char *tenant_id,
-                                  const char *document_id, const char *segment_id,
-                                  rg_segment *out);
+                                  const char *document_id, const char *segment_id, rg_segment *out);
 /* Appends n segments (ids, content, answer, keywords, word_count, tokens,
  * index_node_id/hash, created_by filled by the caller) after the document's
  * last position, status completed and enabled, with their index data idx[i]
@@ -290,8 +290,8 @@ RG_WUR rg_rc rg_store_child_chunk_add(rg_store *s, const char *tenant_id, rg_chi
 RG_WUR rg_rc rg_store_child_chunk_update(rg_store *s, const char *tenant_id,
                                          const rg_child_chunk *c, const rg_segment_index *idx);
 /* Deletes a child chunk.  RG_ENOTFOUND if absent. */
-RG_WUR rg_rc rg_store_child_chunk_delete(rg_store *s, const char *tenant_id,
-                                         const char *segment_id, const char *child_id);
+RG_WUR rg_rc rg_store_child_chunk_delete(rg_store *s, const char *tenant_id, const char *segment_id,
+                                         const char *child_id);
 
 /* --- what search reads ----------------------------------------------------------- */
 
@@ -308,7 +308,7 @@ typedef struct rg_index_row {
     const char *segment_id, *document_id, *child_id;
     const float *vector; /* NULL when none (economy) */
     int dims;
-    const char *terms;   /* "term\ttf\n" lines (ingest/keywords.h), may be NULL */
+    const char *terms; /* "term\ttf\n" lines (ingest/keywords.h), may be NULL */
     size_t terms_len;
 } rg_index_row;
 

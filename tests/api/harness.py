@@ -15,6 +15,9 @@ Document helpers: srv.upload() sends multipart/form-data (multipart() builds it)
 srv.create_text() / srv.create_file() create a document, srv.wait_indexed(dataset,
 batch) polls indexing-status until every document of the batch is completed or in
 error, srv.document() / srv.list_item() / srv.dataset() read one object.
+
+Retrieval helpers: srv.retrieve() posts to .../retrieve (or /hit-testing), retrieval_model()
+builds a RetrievalModel, srv.segments() lists every chunk of a document.
 """
 import http.client
 import json
@@ -451,6 +454,42 @@ class Server:
         if st != 200 or not isinstance(js, dict):
             raise AssertionError(f"GET dataset {dataset}: HTTP {st} {raw[:300]!r}")
         return js
+
+    # -- retrieval and chunks (additive helpers) --
+    def retrieve(self, dataset, query, model=None, path="retrieve", key=DEFAULT, **fields):
+        """POST /v1/datasets/{dataset}/{path} with {"query", "retrieval_model", **fields};
+        a query or model of None is left out.  Returns call()'s tuple."""
+        body = dict(fields)
+        if query is not None:
+            body["query"] = query
+        if model is not None:
+            body["retrieval_model"] = model
+        return self.call("POST", f"/v1/datasets/{dataset}/{path}", body=body, key=key)
+
+    def segments(self, dataset, doc_id, key=DEFAULT):
+        """Every segment of a document (GET .../segments, all pages), in list order; raises
+        when a page is not 200."""
+        out, page = [], 1
+        while True:
+            st, _, js, raw = self.call("GET", f"/v1/datasets/{dataset}/documents/{doc_id}"
+                                       f"/segments?limit=100&page={page}", key=key)
+            if st != 200 or not isinstance(js, dict):
+                raise AssertionError(f"list segments of {doc_id}: HTTP {st} {raw[:300]!r}")
+            out.extend(js.get("data") or [])
+            if not js.get("has_more"):
+                return out
+            page += 1
+
+
+def retrieval_model(method="semantic_search", top_k=4, threshold=None, **extra):
+    """A RetrievalModel with the four required fields; threshold (a number) enables
+    score_threshold; extra fields (weights, ...) are added as given."""
+    m = {"search_method": method, "reranking_enable": False, "top_k": top_k,
+         "score_threshold_enabled": threshold is not None}
+    if threshold is not None:
+        m["score_threshold"] = threshold
+    m.update(extra)
+    return m
 
 
 def multipart(fields=(), files=(), boundary=None):

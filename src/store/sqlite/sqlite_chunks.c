@@ -11,6 +11,12 @@
  * The dataset's word_count follows the document through the triggers of
  * migration 2, its index_version through those of migration 3.  Child chunks
  * count toward nothing (as Dify: a parent's word count is its own content's).
+ *
+ * Details a caller may rely on: keywords left NULL take the index data's
+ * (what indexing found); an empty index_node_hash keeps the stored one; a
+ * segment disabled without disabled_at gets now; index data passed as NULL
+ * keeps what is stored; positions are never renumbered (a deleted chunk
+ * leaves a gap, an added one goes after the last).
  */
 #include "store/sqlite/sqlite_int.h"
 

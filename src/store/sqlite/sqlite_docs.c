@@ -759,7 +759,8 @@ rg_rc rg_sqlite_document_action(rg_store *base, rg_arena *arena, const char *ten
 
 #define SEG_MATCH                                                                                  \
     " FROM segments s WHERE s.document_id = ?2 AND s.tenant_id = ?1"                               \
-    " AND (?3 IS NULL OR s.content LIKE ?3 ESCAPE '\\') AND (?4 IS NULL OR s.status = ?4)"
+    " AND (?3 IS NULL OR s.content LIKE ?3 ESCAPE '\\')"                                           \
+    " AND (?4 IS NULL OR instr(',' || ?4 || ',', ',' || s.status || ',') > 0)"
 
 static const char SQL_SEG_COUNT[] = "SELECT COUNT(*)" SEG_MATCH;
 static const char SQL_SEG_PAGE[] =

@@ -13,8 +13,11 @@
  * position, segment position, segments before their children, child
  * position) without sorting, as each side already comes in that order from
  * its indexes (rowids break ties, so the order is total); each index row is
- * read once.  A vector blob inside a database page may sit at any address,
- * so one that is not aligned for float is copied into a buffer the scan owns.
+ * read once.  SQLite does not promise that a blob is aligned for float
+ * (today it copies column values into malloc'd memory, so it is), so a
+ * misaligned vector would be copied into a buffer the scan owns.  The
+ * callback may call other store functions, but not rg_store_index_scan: the
+ * scan's statement is in use until it returns.
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -48,6 +51,11 @@ static const char SQL_INDEX_SCAN[] =
     " JOIN child_chunks c ON c.segment_id = s.id JOIN child_index x ON x.child_id = c.id" SCAN_WHERE
     " AND d.doc_form = 'hierarchical_model'"
     " ORDER BY 1, 2, 3, 4, 5, 6, 7";
+
+const char *rg_sqlite_index_scan_sql(void)
+{
+    return SQL_INDEX_SCAN;
+}
 
 enum { COL_SEGMENT = 7, COL_DOCUMENT, COL_CHILD, COL_VECTOR, COL_DIMS, COL_TERMS };
 

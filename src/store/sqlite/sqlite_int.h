@@ -298,6 +298,8 @@ rg_rc rg_sqlite_index_version(rg_store *s, const char *tenant_id, const char *da
 rg_rc rg_sqlite_index_scan(rg_store *s, const char *tenant_id, const char *dataset_id,
                            int64_t *version, rg_rc (*fn)(const rg_index_row *row, void *arg),
                            void *arg);
+/* The scan's SQL text (?1 dataset, ?2 tenant), for tests of its query plan. */
+const char *rg_sqlite_index_scan_sql(void);
 
 /* --- consistency (sqlite_check.c) --------------------------------------------- */
 

@@ -36,7 +36,8 @@ static void check_counts(store_fx *f, const char *id, int64_t want_total, int64_
     if (rc != RG_OK || d.total_segments != want_total || d.completed_segments != want_done ||
         d.word_count != want_words) {
         char m[256];
-        snprintf(m, sizeof m, "document counters: %s, total %lld/%lld, done %lld/%lld, words %lld/%lld",
+        snprintf(m, sizeof m,
+                 "document counters: %s, total %lld/%lld, done %lld/%lld, words %lld/%lld",
                  rg_rc_name(rc), (long long)d.total_segments, (long long)want_total,
                  (long long)d.completed_segments, (long long)want_done, (long long)d.word_count,
                  (long long)want_words);
@@ -123,8 +124,8 @@ TEST(store_segments_add)
     CHECK_EQ_STR(got.keywords, "[\"two\"]");
     CHECK_EQ_INT(got.tokens, 3);
     CHECK_EQ_STR(got.created_by, "editor-1");
-    CHECK_EQ_INT(sql_count(&f, "SELECT dims FROM segment_index WHERE segment_id = '%s'", segs[0].id),
-                 4);
+    CHECK_EQ_INT(
+        sql_count(&f, "SELECT dims FROM segment_index WHERE segment_id = '%s'", segs[0].id), 4);
     CHECK_EQ_INT(sql_count(&f,
                            "SELECT COUNT(*) FROM segment_index WHERE segment_id = '%s'"
                            " AND vector IS NULL AND terms IS NOT NULL",
@@ -135,8 +136,8 @@ TEST(store_segments_add)
     rg_segment bare = fx_segment("bare", 1);
     CHECK_EQ_INT(rg_store_segments_add(f.s, f.ten.id, d.id, &bare, NULL, 1), RG_OK);
     CHECK_EQ_INT(bare.position, 6);
-    CHECK_EQ_INT(sql_count(&f, "SELECT COUNT(*) FROM segment_index WHERE segment_id = '%s'", bare.id),
-                 0);
+    CHECK_EQ_INT(
+        sql_count(&f, "SELECT COUNT(*) FROM segment_index WHERE segment_id = '%s'", bare.id), 0);
     CHECK_COUNTS(&f, d.id, 6, 6, 44);
 
     /* refusals write nothing */
@@ -146,8 +147,7 @@ TEST(store_segments_add)
     rg_tenant tb;
     CHECK_EQ_INT(rg_store_tenant_ensure(f.s, "beta", &tb), RG_OK);
     CHECK_EQ_INT(rg_store_segments_add(f.s, tb.id, d.id, &more, NULL, 1), RG_ENOTFOUND);
-    CHECK_EQ_INT(rg_store_segments_add(f.s, f.ten.id, "no-such-doc", &more, NULL, 1),
-                 RG_ENOTFOUND);
+    CHECK_EQ_INT(rg_store_segments_add(f.s, f.ten.id, "no-such-doc", &more, NULL, 1), RG_ENOTFOUND);
     rg_segment bad = fx_segment(NULL, 5);
     CHECK_EQ_INT(rg_store_segments_add(f.s, f.ten.id, d.id, &bad, NULL, 1), RG_EINVAL);
     rg_segment_index bad_idx = fx_index_item(NULL);
@@ -234,8 +234,8 @@ TEST(store_segment_update)
     CHECK_EQ_INT(rg_store_segment_update(f.s, f.ten.id, &got, &idx), RG_OK);
     CHECK_EQ_INT(sql_count(&f, "SELECT dims FROM segment_index WHERE segment_id = '%s'", ids[0]),
                  8);
-    CHECK_EQ_INT(sql_count(&f, "SELECT COUNT(*) FROM segment_index WHERE segment_id = '%s'", ids[0]),
-                 1);
+    CHECK_EQ_INT(
+        sql_count(&f, "SELECT COUNT(*) FROM segment_index WHERE segment_id = '%s'", ids[0]), 1);
     CHECK_COUNTS(&f, d.id, 3, 3, 25);
     CHECK_EQ_INT(fx_dataset_now(&f).word_count, 25);
     FX_CHECK_OK(&f);
@@ -284,8 +284,8 @@ TEST(store_segment_delete)
     CHECK_EQ_INT(fx_dataset_now(&f).word_count, 20);
     CHECK_EQ_INT(sql_count(&f, "SELECT COUNT(*) FROM child_chunks WHERE segment_id = '%s'", ids[1]),
                  0);
-    CHECK_EQ_INT(sql_count(&f, "SELECT COUNT(*) FROM segment_index WHERE segment_id = '%s'", ids[1]),
-                 0);
+    CHECK_EQ_INT(
+        sql_count(&f, "SELECT COUNT(*) FROM segment_index WHERE segment_id = '%s'", ids[1]), 0);
     CHECK_EQ_INT(sql_count(&f, "SELECT MAX(position) FROM segments WHERE document_id = '%s'", d.id),
                  3);
     CHECK_EQ_INT(rg_store_segment_delete(f.s, f.ten.id, d.id, ids[1]), RG_ENOTFOUND);
@@ -417,8 +417,8 @@ TEST(store_child_chunks_edit)
     rg_child_chunk moved = c2;
     memcpy(moved.segment_id, ids[1], sizeof moved.segment_id);
     CHECK_EQ_INT(rg_store_child_chunk_update(f.s, f.ten.id, &moved, NULL), RG_ENOTFOUND);
-    CHECK_EQ_INT(sql_count(&f, "SELECT COUNT(*) FROM child_chunks WHERE content = '%s'", "hijacked"),
-                 0);
+    CHECK_EQ_INT(
+        sql_count(&f, "SELECT COUNT(*) FROM child_chunks WHERE content = '%s'", "hijacked"), 0);
     CHECK_EQ_INT(rg_store_child_chunk_delete(f.s, tb.id, ids[0], c2.id), RG_ENOTFOUND);
     CHECK_EQ_INT(rg_store_child_chunk_delete(f.s, f.ten.id, ids[1], c2.id), RG_ENOTFOUND);
     CHECK_EQ_INT(rg_store_child_chunk_add(f.s, f.ten.id, &c, NULL), RG_ECONFLICT); /* same id */
