@@ -10,6 +10,7 @@
 #define RG_API_API_H
 
 #include "core/common.h"
+#include "core/jsonw.h"
 #include "domain/dataset.h"
 #include "domain/tenant.h"
 #include "http/http.h"
@@ -72,6 +73,28 @@ rg_rc rg_api_child_chunks_list(rg_req *req, rg_resp *resp);
 rg_rc rg_api_child_chunk_create(rg_req *req, rg_resp *resp);
 rg_rc rg_api_child_chunk_update(rg_req *req, rg_resp *resp);
 rg_rc rg_api_child_chunk_delete(rg_req *req, rg_resp *resp);
+rg_rc rg_api_tags_list(rg_req *req, rg_resp *resp);
+rg_rc rg_api_tag_create(rg_req *req, rg_resp *resp);
+rg_rc rg_api_tag_rename(rg_req *req, rg_resp *resp);
+rg_rc rg_api_tag_delete(rg_req *req, rg_resp *resp);
+rg_rc rg_api_tag_bind(rg_req *req, rg_resp *resp);
+rg_rc rg_api_tag_unbind(rg_req *req, rg_resp *resp);
+rg_rc rg_api_dataset_tags(rg_req *req, rg_resp *resp);
+
+rg_rc rg_api_metadata_create(rg_req *req, rg_resp *resp);
+rg_rc rg_api_metadata_list(rg_req *req, rg_resp *resp);
+rg_rc rg_api_metadata_rename(rg_req *req, rg_resp *resp);
+rg_rc rg_api_metadata_delete(rg_req *req, rg_resp *resp);
+rg_rc rg_api_metadata_builtin_list(rg_req *req, rg_resp *resp);
+rg_rc rg_api_metadata_builtin_switch(rg_req *req, rg_resp *resp);
+rg_rc rg_api_documents_metadata(rg_req *req, rg_resp *resp);
+
+/* Writes a document's doc_metadata as Dify's [{id, name, type, value}]: the
+ * dataset's custom fields the document has a value for, then the built-in
+ * fields when the dataset enables them; null (or [] unless null_when_empty)
+ * when there is none (api/metadata.c). */
+void rg_api_render_doc_metadata(rg_jsonw *w, const rg_dataset *ds, const rg_document *d,
+                                bool null_when_empty);
 
 /* --- helpers (api/input.c) ------------------------------------------------ */
 

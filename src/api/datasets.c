@@ -9,6 +9,7 @@
  */
 #include "api/api.h"
 
+#include "api/metadata_filter.h"
 #include "api/retrieval_model.h"
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -69,19 +70,34 @@ static void render_external_retrieval(rg_jsonw *w, const char *stored)
     json_decref(s);
 }
 
-static void render_builtin_metadata(rg_jsonw *w, bool enabled)
+/* Writes the objects of a stored JSON array (none when unset) keeping only
+ * the listed string keys, without the brackets: tags and metadata fields. */
+static void render_items(rg_jsonw *w, const char *stored, const char *const *keys, size_t n)
 {
-    static const char *const fields[][2] = {{"document_name", "string"},
-                                            {"uploader", "string"},
-                                            {"upload_date", "time"},
-                                            {"last_update_date", "time"},
-                                            {"source", "string"}};
+    json_t *s = stored ? json_loads(stored, 0, NULL) : NULL, *v;
+    size_t i;
+    json_array_foreach(s, i, v)
+    {
+        rg_jsonw_obj(w);
+        for (size_t k = 0; k < n; k++)
+            rg_jsonw_kstr(w, keys[k], json_string_value(json_object_get(v, keys[k])));
+        rg_jsonw_obj_end(w);
+    }
+    json_decref(s);
+}
+
+/* The dataset's doc_metadata: its custom fields, then the built-in ones when
+ * enabled. */
+static void render_metadata_fields(rg_jsonw *w, const char *custom, bool enabled)
+{
+    static const char *const field_keys[] = {"id", "name", "type"};
     rg_jsonw_arr(w);
-    for (size_t i = 0; enabled && i < RG_ARRAY_LEN(fields); i++) {
+    render_items(w, custom, field_keys, RG_ARRAY_LEN(field_keys));
+    for (size_t i = 0; enabled && i < RG_ARRAY_LEN(rg_meta_builtin); i++) {
         rg_jsonw_obj(w);
         rg_jsonw_kstr(w, "id", "built-in");
-        rg_jsonw_kstr(w, "name", fields[i][0]);
-        rg_jsonw_kstr(w, "type", fields[i][1]);
+        rg_jsonw_kstr(w, "name", rg_meta_builtin[i][0]);
+        rg_jsonw_kstr(w, "type", rg_meta_builtin[i][1]);
         rg_jsonw_obj_end(w);
     }
     rg_jsonw_arr_end(w);
@@ -110,6 +126,7 @@ static void render_dataset(rg_jsonw *w, const rg_dataset *d, render_mode mode)
         "external_knowledge_id", "external_knowledge_api_id", "external_knowledge_api_name",
         "external_knowledge_api_endpoint"};
     static const char *const icon_keys[] = {"icon_type", "icon", "icon_background", "icon_url"};
+    static const char *const tag_keys[] = {"id", "name", "type"};
     bool hq = d->indexing_technique && strcmp(d->indexing_technique, "high_quality") == 0;
 
     rg_jsonw_obj(w);
@@ -141,6 +158,7 @@ static void render_dataset(rg_jsonw *w, const rg_dataset *d, render_mode mode)
     render_nested(w, d->summary_index_setting, summary_keys, RG_ARRAY_LEN(summary_keys));
     rg_jsonw_key(w, "tags");
     rg_jsonw_arr(w);
+    render_items(w, d->tags, tag_keys, RG_ARRAY_LEN(tag_keys));
     rg_jsonw_arr_end(w);
     rg_jsonw_kstr(w, "doc_form", d->doc_form);
     rg_jsonw_key(w, "external_knowledge_info");
@@ -148,7 +166,7 @@ static void render_dataset(rg_jsonw *w, const rg_dataset *d, render_mode mode)
     rg_jsonw_key(w, "external_retrieval_model");
     render_external_retrieval(w, d->external_retrieval_model);
     rg_jsonw_key(w, "doc_metadata");
-    render_builtin_metadata(w, d->built_in_field_enabled);
+    render_metadata_fields(w, d->metadata, d->built_in_field_enabled);
     rg_jsonw_kbool(w, "built_in_field_enabled", d->built_in_field_enabled);
     rg_jsonw_knull(w, "pipeline_id");
     rg_jsonw_kstr(w, "runtime_mode", "general");
@@ -356,6 +374,21 @@ rg_rc rg_api_datasets_create(rg_req *req, rg_resp *resp)
     return reply_dataset(req, resp, &d, RENDER_WRITE);
 }
 
+/* Whether the dataset carries the tag (its rendered tags hold the id). */
+static bool has_tag(const rg_dataset *d, const char *tag_id)
+{
+    json_t *s = d->tags ? json_loads(d->tags, 0, NULL) : NULL, *v;
+    size_t i;
+    bool found = false;
+    json_array_foreach(s, i, v)
+    {
+        const char *id = json_string_value(json_object_get(v, "id"));
+        found = found || (id && strcmp(id, tag_id) == 0);
+    }
+    json_decref(s);
+    return found;
+}
+
 rg_rc rg_api_datasets_list(rg_req *req, rg_resp *resp)
 {
     rg_principal *p = rg_api_principal(req);
@@ -387,7 +420,9 @@ rg_rc rg_api_datasets_list(rg_req *req, rg_resp *resp)
         if (rc != RG_OK && rc != RG_ENOTFOUND)
             return rc;
         bool match = rc == RG_OK && (!q.keyword || strcasestr(one->name, q.keyword));
-        total = match && q.n_tag_ids == 0;
+        for (size_t i = 0; match && i < q.n_tag_ids; i++)
+            match = has_tag(one, q.tag_ids[i]);
+        total = match;
         items = one;
         n = (total && q.offset == 0) ? 1 : 0;
     } else

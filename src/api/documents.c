@@ -62,18 +62,9 @@ static void render_rule(rg_jsonw *w, const rg_document *d, bool with_ids)
     json_decref(r);
 }
 
-static void render_doc_metadata(rg_jsonw *w, const rg_document *d, bool null_when_empty)
-{
-    RG_UNUSED(d); /* custom metadata arrives with issue 6 */
-    if (null_when_empty)
-        rg_jsonw_null(w);
-    else {
-        rg_jsonw_arr(w);
-        rg_jsonw_arr_end(w);
-    }
-}
-
-static void render_document(rg_jsonw *w, const rg_document *d, doc_form form, const char *meta)
+/* ds is the document's dataset (its metadata fields and built-in switch). */
+static void render_document(rg_jsonw *w, const rg_dataset *ds, const rg_document *d, doc_form form,
+                            const char *meta)
 {
     bool only = meta && strcmp(meta, "only") == 0, without = meta && strcmp(meta, "without") == 0;
     rg_jsonw_obj(w);
@@ -81,7 +72,7 @@ static void render_document(rg_jsonw *w, const rg_document *d, doc_form form, co
     if (only) {
         rg_jsonw_kstr(w, "doc_type", d->doc_type);
         rg_jsonw_key(w, "doc_metadata");
-        render_doc_metadata(w, d, true);
+        rg_api_render_doc_metadata(w, ds, d, true);
         rg_jsonw_obj_end(w);
         return;
     }
@@ -133,7 +124,7 @@ static void render_document(rg_jsonw *w, const rg_document *d, doc_form form, co
     if (form == DOC_FORM_DETAIL && !without) {
         rg_jsonw_kstr(w, "doc_type", d->doc_type);
         rg_jsonw_key(w, "doc_metadata");
-        render_doc_metadata(w, d, true);
+        rg_api_render_doc_metadata(w, ds, d, true);
     }
     if (form == DOC_FORM_DETAIL) {
         rg_jsonw_kint(w, "segment_count", d->total_segments);
@@ -149,20 +140,20 @@ static void render_document(rg_jsonw *w, const rg_document *d, doc_form form, co
         rg_jsonw_kstr(w, "doc_language", d->doc_language);
     else {
         rg_jsonw_key(w, "doc_metadata");
-        render_doc_metadata(w, d, false);
+        rg_api_render_doc_metadata(w, ds, d, false);
     }
     rg_jsonw_knull(w, "summary_index_status");
     rg_jsonw_kbool(w, "need_summary", false);
     rg_jsonw_obj_end(w);
 }
 
-static rg_rc reply_created(rg_resp *resp, const rg_document *d)
+static rg_rc reply_created(rg_req *req, rg_resp *resp, const rg_document *d)
 {
     rg_jsonw w;
     rg_resp_json(resp, &w);
     rg_jsonw_obj(&w);
     rg_jsonw_key(&w, "document");
-    render_document(&w, d, DOC_FORM_LIST, NULL);
+    render_document(&w, rg_api_principal(req)->dataset, d, DOC_FORM_LIST, NULL);
     rg_jsonw_kstr(&w, "batch", d->batch);
     rg_jsonw_obj_end(&w);
     return RG_OK;
@@ -377,7 +368,7 @@ static rg_rc insert_and_reply(rg_req *req, rg_resp *resp, rg_document *d)
     RG_TRY(rc);
     if (api->wake)
         api->wake(api->wake_arg);
-    return reply_created(resp, d);
+    return reply_created(req, resp, d);
 }
 
 /* ---- create ---------------------------------------------------------------- */
@@ -450,7 +441,7 @@ static rg_rc replace_document(rg_req *req, rg_resp *resp, rg_document *d, json_t
     RG_TRY(rc);
     if (api->wake)
         api->wake(api->wake_arg);
-    return reply_created(resp, d);
+    return reply_created(req, resp, d);
 }
 
 static rg_rc check_updatable(rg_req *req, rg_resp *resp, const rg_document *d)
@@ -529,7 +520,7 @@ rg_rc rg_api_documents_list(rg_req *req, rg_resp *resp)
     rg_jsonw_key(&w, "data");
     rg_jsonw_arr(&w);
     for (size_t i = 0; i < n; i++)
-        render_document(&w, &items[i], DOC_FORM_LIST, NULL);
+        render_document(&w, rg_api_principal(req)->dataset, &items[i], DOC_FORM_LIST, NULL);
     rg_jsonw_arr_end(&w);
     rg_jsonw_kbool(&w, "has_more", q.offset + (int64_t)n < total);
     rg_jsonw_kint(&w, "limit", limit);
@@ -548,7 +539,7 @@ rg_rc rg_api_document_get(rg_req *req, rg_resp *resp)
     RG_TRY(load_document(req, resp, 1, &d, "Document not found."));
     rg_jsonw w;
     rg_resp_json(resp, &w);
-    render_document(&w, &d, DOC_FORM_DETAIL, meta);
+    render_document(&w, rg_api_principal(req)->dataset, &d, DOC_FORM_DETAIL, meta);
     return RG_OK;
 }
 

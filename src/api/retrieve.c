@@ -21,6 +21,7 @@
  */
 #include "api/api.h"
 
+#include "api/metadata_filter.h"
 #include "api/retrieval_model.h"
 #include "embed/embed.h"
 #include "index/index.h"
@@ -40,6 +41,11 @@ typedef struct query_opts {
     double threshold; /* 0 when disabled */
     double vector_weight, keyword_weight;
     json_t *filter; /* metadata_filtering_conditions, borrowed */
+    /* set by allowed_documents when the filter has conditions: the sorted ids
+     * of the documents that satisfy it (arena); hits of others are dropped */
+    bool filtered;
+    const char **allowed;
+    size_t n_allowed;
 } query_opts;
 
 typedef struct child_hit {
@@ -118,23 +124,44 @@ static rg_rc effective_model(rg_req *req, rg_resp *resp, const rg_dataset *ds, q
     return o->m == M_HYBRID ? read_weights(req, resp, model, o) : RG_OK;
 }
 
-/* Metadata filtering (Dify 8.3).  Custom metadata arrives with issue 6; until
- * then no document has a value, so a condition holds only for "empty". */
-static bool filter_admits_all(json_t *filter)
+static int cmp_str(const void *x, const void *y)
 {
-    json_t *conds = json_object_get(filter, "conditions"), *c;
-    size_t i;
-    if (!json_is_array(conds) || json_array_size(conds) == 0)
-        return true;
-    const char *op = json_string_value(json_object_get(filter, "logical_operator"));
-    bool any = op && strcmp(op, "or") == 0, result = !any;
-    json_array_foreach(conds, i, c)
-    {
-        const char *cmp = json_string_value(json_object_get(c, "comparison_operator"));
-        bool holds = cmp && strcmp(cmp, "empty") == 0;
-        result = any ? (result || holds) : (result && holds);
-    }
-    return result;
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Metadata filtering (Dify 8.3): compiles o->filter against the dataset's
+ * fields and, when it has conditions, fills o->allowed with the documents of
+ * the dataset whose metadata satisfy them.  RG_EINVAL with *why (arena) for a
+ * filter that does not fit the fields (nothing written to resp). */
+static rg_rc allowed_documents(rg_req *req, const rg_key *key, const rg_dataset *ds, query_opts *o,
+                               const char **why)
+{
+    rg_meta_schema schema = {ds->metadata, ds->built_in_field_enabled, ds->author_name};
+    rg_meta_filter *f;
+    RG_TRY(rg_meta_filter_compile(req->arena, o->filter, &schema, &f, why));
+    if (!f)
+        return RG_OK;
+    rg_doc_meta *docs;
+    size_t n;
+    RG_TRY(rg_store_document_metadata_all(rg_api_ctx(req)->store, req->arena, key->tenant.id,
+                                          ds->id, &docs, &n));
+    o->filtered = true;
+    o->allowed = rg_arena_calloc(req->arena, n ? n : 1, sizeof *o->allowed);
+    for (size_t i = 0; i < n; i++)
+        if (rg_meta_filter_match(f, &docs[i]))
+            o->allowed[o->n_allowed++] = docs[i].id;
+    qsort(o->allowed, o->n_allowed, sizeof *o->allowed, cmp_str);
+    return RG_OK;
+}
+
+/* Keeps the hits of allowed documents, in order; returns how many. */
+static size_t keep_allowed(const query_opts *o, rg_hit *hits, size_t n)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (bsearch(&hits[i].document_id, o->allowed, o->n_allowed, sizeof *o->allowed, cmp_str))
+            hits[kept++] = hits[i];
+    return kept;
 }
 
 /* ---- search and fusion -------------------------------------------------------- */
@@ -230,18 +257,32 @@ static rg_rc embed_query(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_st
 static rg_rc search(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_index *ix, rg_str q,
                     const query_opts *o, record **out, size_t *n_out)
 {
-    size_t k = (size_t)o->top_k * RETRIEVE_CANDIDATES;
-    rg_hit *vh = rg_arena_calloc(req->arena, k, sizeof *vh);
-    rg_hit *th = rg_arena_calloc(req->arena, k, sizeof *th);
-    size_t nv = 0, nt = 0;
-    if (o->m == M_SEMANTIC || o->m == M_HYBRID) {
-        float *vec = NULL;
-        int dims = 0;
+    const size_t want = (size_t)o->top_k * RETRIEVE_CANDIDATES, size = rg_index_size(ix);
+    *n_out = 0;
+    if (o->filtered && o->n_allowed == 0)
+        return RG_OK;
+    float *vec = NULL;
+    int dims = 0;
+    if (o->m == M_SEMANTIC || o->m == M_HYBRID)
         RG_TRY(embed_query(req, resp, ds, q, &vec, &dims));
-        RG_TRY(rg_index_search_vector(ix, vec, dims, k, vh, &nv));
+    /* With a filter, hits of other documents are dropped; the candidate depth
+     * grows (4x a round, up to every unit) until each list keeps want hits or
+     * has no more, so a filter matching few documents still finds its top_k. */
+    rg_hit *vh, *th;
+    size_t nv = 0, nt = 0;
+    for (size_t k = want;; k = k * 4 < size ? k * 4 : size) {
+        vh = rg_arena_calloc(req->arena, k, sizeof *vh);
+        th = rg_arena_calloc(req->arena, k, sizeof *th);
+        size_t rv = 0, rt = 0; /* raw counts: fewer than k means the list is exhausted */
+        if (vec)
+            RG_TRY(rg_index_search_vector(ix, vec, dims, k, vh, &rv));
+        if (o->m != M_SEMANTIC)
+            RG_TRY(rg_index_search_text(ix, q, k, th, &rt));
+        nv = o->filtered ? keep_allowed(o, vh, rv) : rv;
+        nt = o->filtered ? keep_allowed(o, th, rt) : rt;
+        if (!o->filtered || k >= size || ((nv >= want || rv < k) && (nt >= want || rt < k)))
+            break;
     }
-    if (o->m != M_SEMANTIC)
-        RG_TRY(rg_index_search_text(ix, q, k, th, &nt));
     size_t cap = nv + nt + 1;
     record *recs = rg_arena_calloc(req->arena, cap, sizeof *recs);
     double *us = rg_arena_calloc(req->arena, cap, sizeof *us);
@@ -345,12 +386,17 @@ rg_rc rg_api_retrieve(rg_req *req, rg_resp *resp)
         rg_str_trim((rg_str){json_string_value(jq), json_string_length(jq)}).n == 0)
         return rg_resp_fail(resp, req, RG_EINVAL, "query: required, a non-empty string");
     rg_str q = {json_string_value(jq), json_string_length(jq)};
-    query_opts o;
+    query_opts o = {0};
     RG_TRY(effective_model(req, resp, p->dataset, &o));
+    const char *why;
+    rg_rc frc = allowed_documents(req, &p->key, p->dataset, &o, &why);
+    if (frc == RG_EINVAL)
+        return rg_resp_fail(resp, req, frc, "metadata_filtering_conditions: %s", why);
+    RG_TRY(frc);
     record *recs = NULL;
     size_t n = 0;
     rg_index *ix = NULL; /* the records point into it: released after rendering */
-    if (filter_admits_all(o.filter)) {
+    if (!o.filtered || o.n_allowed > 0) {
         RG_TRY(rg_index_acquire(api->index, p->key.tenant.id, p->dataset->id, &ix));
         rg_rc rc = search(req, resp, p->dataset, ix, q, &o, &recs, &n);
         if (rc != RG_OK) {
@@ -476,10 +522,15 @@ rg_rc rg_api_external_retrieval(rg_req *req, rg_resp *resp)
     p->dataset = &ds;
     req->auth = p;
     rg_str q = {json_string_value(jq), json_string_length(jq)};
+    const char *why;
+    rg_rc frc = allowed_documents(req, &key, &ds, &o, &why);
+    if (frc == RG_EINVAL)
+        return external_error(resp, 400, 400, why);
+    RG_TRY(frc);
     record *recs = NULL;
     size_t n = 0;
     rg_index *ix = NULL; /* the records point into it: released after rendering */
-    if (filter_admits_all(o.filter)) {
+    if (!o.filtered || o.n_allowed > 0) {
         RG_TRY(rg_index_acquire(rg_api_ctx(req)->index, key.tenant.id, ds.id, &ix));
         rg_rc rc = search(req, resp, &ds, ix, q, &o, &recs, &n);
         if (rc != RG_OK) {

@@ -47,6 +47,9 @@ typedef struct rg_dataset {
     int64_t document_count;
     int64_t word_count;
     int64_t available_document_count;
+    /* filled by the store on reads: JSON arrays, "[]" when none */
+    const char *tags;     /* the bound tags, [{"id","name","type"}] */
+    const char *metadata; /* the custom metadata fields, [{"id","name","type"}] */
 } rg_dataset;
 
 /* Checks a dataset name: valid UTF-8, 1..40 characters after trimming.

@@ -136,6 +136,107 @@ rg_rc rg_store_dataset_delete(rg_store *s, const char *tenant_id, const char *id
     return s->ops->dataset_delete(s, tenant_id, id);
 }
 
+/* --- tags and metadata fields ------------------------------------------------ */
+
+rg_rc rg_store_tag_insert(rg_store *s, const char *tenant_id, const rg_tag *t)
+{
+    RG_ASSERT(tenant_id && t && t->name);
+    return s->ops->tag_insert(s, tenant_id, t);
+}
+
+rg_rc rg_store_tag_list(rg_store *s, rg_arena *arena, const char *tenant_id, const char *keyword,
+                        rg_tag **items, size_t *n)
+{
+    RG_ASSERT(arena && tenant_id && items && n);
+    *items = NULL;
+    *n = 0;
+    return s->ops->tag_list(s, arena, tenant_id, keyword, items, n);
+}
+
+rg_rc rg_store_tag_rename(rg_store *s, rg_arena *arena, const char *tenant_id, const char *id,
+                          const char *name, rg_tag *out)
+{
+    RG_ASSERT(arena && tenant_id && id && name && out);
+    return s->ops->tag_rename(s, arena, tenant_id, id, name, out);
+}
+
+rg_rc rg_store_tag_delete(rg_store *s, const char *tenant_id, const char *id)
+{
+    RG_ASSERT(tenant_id && id);
+    return s->ops->tag_delete(s, tenant_id, id);
+}
+
+rg_rc rg_store_tag_bind(rg_store *s, const char *tenant_id, const char *const *tag_ids, size_t n,
+                        const char *dataset_id)
+{
+    RG_ASSERT(tenant_id && dataset_id && (n == 0 || tag_ids));
+    return s->ops->tag_bind(s, tenant_id, tag_ids, n, dataset_id, true);
+}
+
+rg_rc rg_store_tag_unbind(rg_store *s, const char *tenant_id, const char *const *tag_ids, size_t n,
+                          const char *dataset_id)
+{
+    RG_ASSERT(tenant_id && dataset_id && (n == 0 || tag_ids));
+    return s->ops->tag_bind(s, tenant_id, tag_ids, n, dataset_id, false);
+}
+
+rg_rc rg_store_metadata_insert(rg_store *s, const char *tenant_id, const rg_metadata_field *m)
+{
+    RG_ASSERT(tenant_id && m && m->name && m->type);
+    return s->ops->metadata_insert(s, tenant_id, m);
+}
+
+rg_rc rg_store_metadata_list(rg_store *s, rg_arena *arena, const char *tenant_id,
+                             const char *dataset_id, rg_metadata_field **items, size_t *n)
+{
+    RG_ASSERT(arena && tenant_id && dataset_id && items && n);
+    *items = NULL;
+    *n = 0;
+    return s->ops->metadata_list(s, arena, tenant_id, dataset_id, items, n);
+}
+
+rg_rc rg_store_metadata_rename(rg_store *s, rg_arena *arena, const char *tenant_id,
+                               const char *dataset_id, const char *id, const char *name,
+                               rg_metadata_field *out)
+{
+    RG_ASSERT(arena && tenant_id && dataset_id && id && name && out);
+    return s->ops->metadata_rename(s, arena, tenant_id, dataset_id, id, name, out);
+}
+
+rg_rc rg_store_metadata_delete(rg_store *s, const char *tenant_id, const char *dataset_id,
+                               const char *id)
+{
+    RG_ASSERT(tenant_id && dataset_id && id);
+    return s->ops->metadata_delete(s, tenant_id, dataset_id, id);
+}
+
+rg_rc rg_store_metadata_builtin(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                bool enabled)
+{
+    RG_ASSERT(tenant_id && dataset_id);
+    return s->ops->metadata_builtin(s, tenant_id, dataset_id, enabled);
+}
+
+rg_rc rg_store_document_metadata_set(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                     const char *const *doc_ids, const char *const *values,
+                                     size_t n, size_t *bad)
+{
+    RG_ASSERT(tenant_id && dataset_id && bad && (n == 0 || (doc_ids && values)));
+    *bad = 0;
+    if (n == 0)
+        return RG_OK;
+    return s->ops->document_metadata_set(s, tenant_id, dataset_id, doc_ids, values, n, bad);
+}
+
+rg_rc rg_store_document_metadata_all(rg_store *s, rg_arena *arena, const char *tenant_id,
+                                     const char *dataset_id, rg_doc_meta **items, size_t *n)
+{
+    RG_ASSERT(arena && tenant_id && dataset_id && items && n);
+    *items = NULL;
+    *n = 0;
+    return s->ops->document_metadata_all(s, arena, tenant_id, dataset_id, items, n);
+}
+
 /* --- uploads ---------------------------------------------------------------- */
 
 /* An upload id becomes a file name: only a UUID may, so it can never form another path. */

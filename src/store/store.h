@@ -293,6 +293,90 @@ RG_WUR rg_rc rg_store_child_chunk_update(rg_store *s, const char *tenant_id,
 RG_WUR rg_rc rg_store_child_chunk_delete(rg_store *s, const char *tenant_id, const char *segment_id,
                                          const char *child_id);
 
+/* --- tags: workspace-level labels bound to datasets (type "knowledge") --- */
+
+typedef struct rg_tag {
+    char id[RG_UUID_LEN + 1];
+    const char *name;
+    const char *type; /* "knowledge" */
+    int64_t binding_count;
+    int64_t created_at;
+} rg_tag;
+
+/* Inserts t (id, name, created_at set by the caller; type "knowledge") in the
+ * tenant.  RG_ENAMEDUP when the tenant has a tag of that name. */
+RG_WUR rg_rc rg_store_tag_insert(rg_store *s, const char *tenant_id, const rg_tag *t);
+/* Every tag of the tenant with its binding count, newest first; keyword
+ * (nullable) is a case-insensitive substring of the name.  Arena-owned. */
+RG_WUR rg_rc rg_store_tag_list(rg_store *s, rg_arena *arena, const char *tenant_id,
+                               const char *keyword, rg_tag **items, size_t *n);
+/* Renames a tag of the tenant and reads it back into *out (arena strings).
+ * RG_ENOTFOUND if absent, RG_ENAMEDUP on a name clash. */
+RG_WUR rg_rc rg_store_tag_rename(rg_store *s, rg_arena *arena, const char *tenant_id,
+                                 const char *id, const char *name, rg_tag *out);
+/* Deletes a tag of the tenant with its bindings.  RG_ENOTFOUND if absent. */
+RG_WUR rg_rc rg_store_tag_delete(rg_store *s, const char *tenant_id, const char *id);
+/* Binds the listed tags to a dataset of the tenant; tags of another tenant or
+ * unknown ones are ignored, existing bindings kept.  RG_ENOTFOUND when the
+ * dataset is not in the tenant. */
+RG_WUR rg_rc rg_store_tag_bind(rg_store *s, const char *tenant_id, const char *const *tag_ids,
+                               size_t n, const char *dataset_id);
+/* Removes the bindings of the listed tags (of the tenant) from a dataset of
+ * the tenant; absent bindings are ignored.  RG_ENOTFOUND for such a dataset. */
+RG_WUR rg_rc rg_store_tag_unbind(rg_store *s, const char *tenant_id, const char *const *tag_ids,
+                                 size_t n, const char *dataset_id);
+
+/* --- custom metadata fields of a dataset ------------------------------------
+ * A document's values are its doc_metadata JSON object {name: value} (Dify's
+ * shape): a rename or delete of a field rewrites the documents carrying it in
+ * the same transaction. */
+
+typedef struct rg_metadata_field {
+    char id[RG_UUID_LEN + 1];
+    char dataset_id[RG_UUID_LEN + 1];
+    const char *name;
+    const char *type; /* string | number | time */
+    int64_t created_at;
+    int64_t count; /* documents carrying a value (list only) */
+} rg_metadata_field;
+
+/* Inserts m in a dataset of the tenant.  RG_ENAMEDUP on a name clash,
+ * RG_ENOTFOUND when the dataset is not in the tenant. */
+RG_WUR rg_rc rg_store_metadata_insert(rg_store *s, const char *tenant_id,
+                                      const rg_metadata_field *m);
+/* The dataset's fields, oldest first, each with its document count. */
+RG_WUR rg_rc rg_store_metadata_list(rg_store *s, rg_arena *arena, const char *tenant_id,
+                                    const char *dataset_id, rg_metadata_field **items, size_t *n);
+/* Renames a field (and the key in every document of the dataset carrying it)
+ * and reads it back into *out.  RG_ENOTFOUND, RG_ENAMEDUP. */
+RG_WUR rg_rc rg_store_metadata_rename(rg_store *s, rg_arena *arena, const char *tenant_id,
+                                      const char *dataset_id, const char *id, const char *name,
+                                      rg_metadata_field *out);
+/* Deletes a field and its value from every document.  RG_ENOTFOUND if absent. */
+RG_WUR rg_rc rg_store_metadata_delete(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                      const char *id);
+/* Sets the dataset's built_in_field_enabled.  RG_ENOTFOUND if absent. */
+RG_WUR rg_rc rg_store_metadata_builtin(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                       bool enabled);
+/* Replaces the doc_metadata of each listed document of the dataset (values[i]
+ * is a JSON object text {name: value}, validated by the caller), all or
+ * nothing.  RG_ENOTFOUND (*bad = i) for a document not in the dataset. */
+RG_WUR rg_rc rg_store_document_metadata_set(rg_store *s, const char *tenant_id,
+                                            const char *dataset_id, const char *const *doc_ids,
+                                            const char *const *values, size_t n, size_t *bad);
+
+/* What metadata filtering reads of one document. */
+typedef struct rg_doc_meta {
+    char id[RG_UUID_LEN + 1];
+    const char *name, *created_by, *data_source_type;
+    int64_t created_at, updated_at;
+    const char *doc_metadata; /* JSON object text, nullable */
+} rg_doc_meta;
+
+/* The metadata of every document of the dataset, from one snapshot. */
+RG_WUR rg_rc rg_store_document_metadata_all(rg_store *s, rg_arena *arena, const char *tenant_id,
+                                            const char *dataset_id, rg_doc_meta **items, size_t *n);
+
 /* --- what search reads ----------------------------------------------------------- */
 
 /* The dataset's index version: a number that changes in the same transaction

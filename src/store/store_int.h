@@ -136,6 +136,31 @@ struct rg_store_ops {
     rg_rc (*child_chunk_delete)(rg_store *s, const char *tenant_id, const char *segment_id,
                                 const char *child_id);
 
+    /* Tags and metadata fields (store.h); strings checked non-NULL, n >= 1. */
+    rg_rc (*tag_insert)(rg_store *s, const char *tenant_id, const rg_tag *t);
+    rg_rc (*tag_list)(rg_store *s, rg_arena *arena, const char *tenant_id, const char *keyword,
+                      rg_tag **items, size_t *n);
+    rg_rc (*tag_rename)(rg_store *s, rg_arena *arena, const char *tenant_id, const char *id,
+                        const char *name, rg_tag *out);
+    rg_rc (*tag_delete)(rg_store *s, const char *tenant_id, const char *id);
+    rg_rc (*tag_bind)(rg_store *s, const char *tenant_id, const char *const *tag_ids, size_t n,
+                      const char *dataset_id, bool bind);
+    rg_rc (*metadata_insert)(rg_store *s, const char *tenant_id, const rg_metadata_field *m);
+    rg_rc (*metadata_list)(rg_store *s, rg_arena *arena, const char *tenant_id,
+                           const char *dataset_id, rg_metadata_field **items, size_t *n);
+    rg_rc (*metadata_rename)(rg_store *s, rg_arena *arena, const char *tenant_id,
+                             const char *dataset_id, const char *id, const char *name,
+                             rg_metadata_field *out);
+    rg_rc (*metadata_delete)(rg_store *s, const char *tenant_id, const char *dataset_id,
+                             const char *id);
+    rg_rc (*metadata_builtin)(rg_store *s, const char *tenant_id, const char *dataset_id,
+                              bool enabled);
+    rg_rc (*document_metadata_set)(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                   const char *const *doc_ids, const char *const *values, size_t n,
+                                   size_t *bad);
+    rg_rc (*document_metadata_all)(rg_store *s, rg_arena *arena, const char *tenant_id,
+                                   const char *dataset_id, rg_doc_meta **items, size_t *n);
+
     /* The dataset's index version in one indexed read. */
     rg_rc (*index_version)(rg_store *s, const char *tenant_id, const char *dataset_id,
                            int64_t *version);

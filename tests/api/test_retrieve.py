@@ -10,6 +10,12 @@ import uuid
 
 from harness import check, eq, expect_error, retrieval_model as rm, skip
 
+# These tests are written against the language-agnostic hash embedder (Chinese documents,
+# keyword-like queries), so their server keeps it as the default even when the GloVe table
+# is installed; tests/api/test_embed.py covers GloVe.  (Under GloVe, test_parent_child_records
+# shows a record scored by a direct hit on its parent segment, above its best child.)
+SERVER_ENV = {"RAGD_GLOVE_PATH": ""}
+
 HQ_DOCS = [
     ("astronomy.txt", "Astronomers observe distant galaxies and nebulae through large telescopes "
                       "on clear nights."),

@@ -11,6 +11,7 @@
  * editing (the segments API) and the index-data writes it shares.
  * sqlite_index.c: what search reads (index version, index scan).
  * sqlite_check.c: the consistency check of the maintained counters.
+ * sqlite_tags.c: tags, their bindings, metadata fields and document values.
  */
 #ifndef RG_STORE_SQLITE_SQLITE_INT_H
 #define RG_STORE_SQLITE_SQLITE_INT_H
@@ -290,6 +291,32 @@ RG_WUR rg_rc rg_sqlite_segment_index_put(rg_sqlite_conn *w, const char *segment_
  * transaction that owns the document. */
 RG_WUR rg_rc rg_sqlite_child_index_put(rg_sqlite_conn *w, const char *child_id,
                                        const rg_segment_index *idx);
+
+/* --- tags and metadata fields (sqlite_tags.c) ------------------------------------ */
+
+rg_rc rg_sqlite_tag_insert(rg_store *s, const char *tenant_id, const rg_tag *t);
+rg_rc rg_sqlite_tag_list(rg_store *s, rg_arena *arena, const char *tenant_id, const char *keyword,
+                         rg_tag **items, size_t *n);
+rg_rc rg_sqlite_tag_rename(rg_store *s, rg_arena *arena, const char *tenant_id, const char *id,
+                           const char *name, rg_tag *out);
+rg_rc rg_sqlite_tag_delete(rg_store *s, const char *tenant_id, const char *id);
+rg_rc rg_sqlite_tag_bind(rg_store *s, const char *tenant_id, const char *const *tag_ids, size_t n,
+                         const char *dataset_id, bool bind);
+rg_rc rg_sqlite_metadata_insert(rg_store *s, const char *tenant_id, const rg_metadata_field *m);
+rg_rc rg_sqlite_metadata_list(rg_store *s, rg_arena *arena, const char *tenant_id,
+                              const char *dataset_id, rg_metadata_field **items, size_t *n);
+rg_rc rg_sqlite_metadata_rename(rg_store *s, rg_arena *arena, const char *tenant_id,
+                                const char *dataset_id, const char *id, const char *name,
+                                rg_metadata_field *out);
+rg_rc rg_sqlite_metadata_delete(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                const char *id);
+rg_rc rg_sqlite_metadata_builtin(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                 bool enabled);
+rg_rc rg_sqlite_document_metadata_set(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                      const char *const *doc_ids, const char *const *values,
+                                      size_t n, size_t *bad);
+rg_rc rg_sqlite_document_metadata_all(rg_store *s, rg_arena *arena, const char *tenant_id,
+                                      const char *dataset_id, rg_doc_meta **items, size_t *n);
 
 /* --- what search reads (sqlite_index.c) ------------------------------------------- */
 

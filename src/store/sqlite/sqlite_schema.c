@@ -397,10 +397,40 @@ static const char MIGRATION_3[] =
     "  UPDATE datasets SET index_version = index_version + 1 WHERE id = OLD.dataset_id;"
     "END;";
 
+/* 4: workspace tags bound to datasets, and each dataset's custom metadata
+ * fields (document values live in documents.doc_metadata as {name: value},
+ * Dify's shape, so a rename or delete rewrites the documents that carry it). */
+static const char MIGRATION_4[] =
+    "CREATE TABLE tags ("
+    "  id TEXT PRIMARY KEY,"
+    "  tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    "  name TEXT NOT NULL,"
+    "  type TEXT NOT NULL DEFAULT 'knowledge',"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (tenant_id, name)"
+    ");"
+    "CREATE TABLE tag_bindings ("
+    "  tag_id TEXT NOT NULL REFERENCES tags(id) ON DELETE CASCADE,"
+    "  target_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tag_id, target_id)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX tag_bindings_target ON tag_bindings(target_id, tag_id);"
+    "CREATE TABLE dataset_metadatas ("
+    "  id TEXT PRIMARY KEY,"
+    "  dataset_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,"
+    "  tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    "  name TEXT NOT NULL,"
+    "  type TEXT NOT NULL CHECK (type IN ('string', 'number', 'time')),"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (dataset_id, name)"
+    ");";
+
 static const char *const migrations[] = {
     MIGRATION_1,
     MIGRATION_2,
     MIGRATION_3,
+    MIGRATION_4,
 };
 
 static const char SQL_USER_VERSION[] = "PRAGMA user_version";

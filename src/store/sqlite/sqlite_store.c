@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/str.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -54,15 +55,17 @@ static rg_rc write_end(sqlite_store *s, rg_rc rc)
 }
 
 /* Runs a one-column, one-row integer query (a COUNT) with optional text params. */
-static rg_rc count_query(rg_sqlite_conn *c, const char *sql, const char *p1, const char *p2,
-                         int64_t *out)
+/* Runs a COUNT query binding ?1, ?2 and ?5 (those it has) to p1, p2, p5. */
+static rg_rc count_query5(rg_sqlite_conn *c, const char *sql, const char *p1, const char *p2,
+                          const char *p5, int64_t *out)
 {
     sqlite3_stmt *st;
     RG_TRY(rg_sqlite_stmt(c, sql, &st));
     rg_rc rc = RG_OK;
     int n = sqlite3_bind_parameter_count(st);
     if ((n >= 1 && rg_sqlite_bind_z(st, 1, p1) != SQLITE_OK) ||
-        (n >= 2 && rg_sqlite_bind_z(st, 2, p2) != SQLITE_OK))
+        (n >= 2 && rg_sqlite_bind_z(st, 2, p2) != SQLITE_OK) ||
+        (n >= 5 && rg_sqlite_bind_z(st, 5, p5) != SQLITE_OK))
         rc = rg_sqlite_fail(c, "bind");
     else if (sqlite3_step(st) == SQLITE_ROW)
         *out = sqlite3_column_int64(st, 0);
@@ -70,6 +73,12 @@ static rg_rc count_query(rg_sqlite_conn *c, const char *sql, const char *p1, con
         rc = rg_sqlite_fail(c, "count");
     rg_sqlite_stmt_done(c, st);
     return rc;
+}
+
+static rg_rc count_query(rg_sqlite_conn *c, const char *sql, const char *p1, const char *p2,
+                         int64_t *out)
+{
+    return count_query5(c, sql, p1, p2, NULL, out);
 }
 
 /* --- lifecycle ----------------------------------------------------------------- */
@@ -367,6 +376,8 @@ static const struct ds_field {
     DS_FIELD(DS_INT, word_count),
     DS_FIELD(DS_INT, available_document_count),
     DS_FIELD(DS_TEXT, author_name),
+    DS_FIELD(DS_TEXT, tags),
+    DS_FIELD(DS_TEXT, metadata),
 };
 
 #define DS_N_WRITTEN 25 /* ds_fields[0..25) are parameters ?1..?25 */
@@ -378,9 +389,21 @@ static const struct ds_field {
     " d.summary_index_setting, d.icon_info, d.doc_form, d.external_knowledge_id,"                  \
     " d.external_knowledge_api_id, d.external_retrieval_model, d.partial_member_list,"             \
     " d.built_in_field_enabled, d.enable_api, d.is_multimodal, d.document_count, d.word_count,"    \
-    " d.available_document_count, t.name"
-#define DS_FROM  " FROM datasets d JOIN tenants t ON t.id = d.tenant_id"
-#define DS_MATCH "d.tenant_id = ?1 AND (?2 IS NULL OR d.name LIKE ?2 ESCAPE '\\')"
+    " d.available_document_count, t.name,"                                                         \
+    " (SELECT json_group_array(json_object('id', tg.id, 'name', tg.name, 'type', tg.type))"        \
+    "  FROM (SELECT tg.id, tg.name, tg.type FROM tag_bindings b JOIN tags tg ON tg.id = b.tag_id"  \
+    "  WHERE b.target_id = d.id ORDER BY tg.created_at, tg.rowid) tg),"                            \
+    " (SELECT json_group_array(json_object('id', m.id, 'name', m.name, 'type', m.type))"           \
+    "  FROM (SELECT id, name, type FROM dataset_metadatas WHERE dataset_id = d.id"                 \
+    "  ORDER BY created_at, rowid) m)"
+#define DS_FROM " FROM datasets d JOIN tenants t ON t.id = d.tenant_id"
+/* ?5: a JSON array of tag ids (NULL: no tag filter); a dataset must carry them all */
+#define DS_MATCH                                                                                   \
+    "d.tenant_id = ?1 AND (?2 IS NULL OR d.name LIKE ?2 ESCAPE '\\')"                              \
+    " AND (?5 IS NULL OR (SELECT COUNT(*) FROM tag_bindings b JOIN tags tg ON tg.id = b.tag_id"    \
+    "  WHERE b.target_id = d.id AND tg.tenant_id = d.tenant_id"                                    \
+    "  AND tg.id IN (SELECT value FROM json_each(?5)))"                                            \
+    "  = (SELECT COUNT(DISTINCT value) FROM json_each(?5)))"
 
 static const char SQL_DS_GET[] = "SELECT " DS_COLS DS_FROM " WHERE d.tenant_id = ?1 AND d.id = ?2";
 static const char SQL_DS_COUNT[] = "SELECT COUNT(*) FROM datasets d WHERE " DS_MATCH;
@@ -406,7 +429,7 @@ static const char SQL_DS_UPDATE[] =
     " WHERE id = ?1 AND tenant_id = ?2";
 static const char SQL_DS_DELETE[] = "DELETE FROM datasets WHERE id = ?1 AND tenant_id = ?2";
 
-_Static_assert(RG_ARRAY_LEN(ds_fields) == DS_N_WRITTEN + 4, "ds_fields and DS_COLS disagree");
+_Static_assert(RG_ARRAY_LEN(ds_fields) == DS_N_WRITTEN + 6, "ds_fields and DS_COLS disagree");
 
 static rg_rc bind_dataset(rg_sqlite_conn *c, sqlite3_stmt *st, const rg_dataset *d)
 {
@@ -482,7 +505,8 @@ static rg_rc sqlite_dataset_get(rg_store *base, rg_arena *arena, const char *ten
 
 /* Reads up to cap rows of the page into items. */
 static rg_rc dataset_rows(rg_sqlite_conn *c, rg_arena *arena, const rg_dataset_query *q,
-                          const char *pattern, rg_dataset *items, size_t cap, size_t *n)
+                          const char *pattern, const char *tags, rg_dataset *items, size_t cap,
+                          size_t *n)
 {
     sqlite3_stmt *st;
     RG_TRY(rg_sqlite_stmt(c, SQL_DS_PAGE, &st));
@@ -490,7 +514,8 @@ static rg_rc dataset_rows(rg_sqlite_conn *c, rg_arena *arena, const rg_dataset_q
     if (rg_sqlite_bind_z(st, 1, q->tenant_id) != SQLITE_OK ||
         rg_sqlite_bind_z(st, 2, pattern) != SQLITE_OK ||
         sqlite3_bind_int64(st, 3, (sqlite3_int64)cap) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 4, q->offset) != SQLITE_OK)
+        sqlite3_bind_int64(st, 4, q->offset) != SQLITE_OK ||
+        rg_sqlite_bind_z(st, 5, tags) != SQLITE_OK)
         rc = rg_sqlite_fail(c, "bind");
     while (rc == RG_OK && *n < cap) {
         int r = sqlite3_step(st);
@@ -505,13 +530,48 @@ static rg_rc dataset_rows(rg_sqlite_conn *c, rg_arena *arena, const rg_dataset_q
     return rc;
 }
 
+/* Writes ids as a JSON array of strings into the arena; *all_ids is false
+ * (and *out NULL) when one of them is not a UUID (so it needs no escaping). */
+static rg_rc tag_ids_json(rg_arena *a, const char *const *ids, size_t n, const char **out,
+                          bool *all_ids)
+{
+    *out = NULL;
+    *all_ids = false;
+    for (size_t i = 0; i < n; i++)
+        if (!ids[i] || !rg_str_is_uuid(rg_str_c(ids[i])))
+            return RG_OK;
+    if (n > (SIZE_MAX - 3) / (RG_UUID_LEN + 3))
+        return RG_ENOMEM;
+    char *p = rg_arena_try_alloc(a, n * (RG_UUID_LEN + 3) + 3);
+    if (!p)
+        return RG_ENOMEM;
+    size_t o = 0;
+    p[o++] = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            p[o++] = ',';
+        p[o++] = '"';
+        memcpy(p + o, ids[i], RG_UUID_LEN);
+        o += RG_UUID_LEN;
+        p[o++] = '"';
+    }
+    p[o++] = ']';
+    p[o] = '\0';
+    *out = p;
+    *all_ids = true;
+    return RG_OK;
+}
+
 static rg_rc sqlite_dataset_list(rg_store *base, rg_arena *arena, const rg_dataset_query *q,
                                  rg_dataset **items, size_t *n, int64_t *total)
 {
-    /* There is no tags table yet, so no dataset carries a tag and a tag filter
-     * matches nothing.  The tags migration will replace this with a join. */
-    if (q->n_tag_ids > 0)
-        return RG_OK;
+    const char *tags = NULL;
+    if (q->n_tag_ids > 0) {
+        bool all_ids;
+        RG_TRY(tag_ids_json(arena, q->tag_ids, q->n_tag_ids, &tags, &all_ids));
+        if (!all_ids) /* a tag id that is no UUID is carried by no dataset */
+            return RG_OK;
+    }
     rg_sqlite_conn *c;
     RG_TRY(reader(from_base(base), &c));
     const char *pattern = NULL;
@@ -526,13 +586,13 @@ static rg_rc sqlite_dataset_list(rg_store *base, rg_arena *arena, const rg_datas
     RG_TRY(rg_sqlite_tx_begin(c, false)); /* one snapshot for the count and the page */
     int64_t count = 0, page = 0;
     void *rows = NULL;
-    rg_rc rc = count_query(c, SQL_DS_COUNT, q->tenant_id, pattern, &count);
+    rg_rc rc = count_query5(c, SQL_DS_COUNT, q->tenant_id, pattern, tags, &count);
     if (rc == RG_OK && q->offset < count) {
         page = count - q->offset < q->limit ? count - q->offset : q->limit;
         rc = rg_sqlite_arena_array(arena, page, sizeof(rg_dataset), &rows);
     }
     if (rc == RG_OK && rows)
-        rc = dataset_rows(c, arena, q, pattern, rows, (size_t)page, n);
+        rc = dataset_rows(c, arena, q, pattern, tags, rows, (size_t)page, n);
     rc = rg_sqlite_tx_end(c, rc);
     if (rc != RG_OK) {
         *n = 0;
@@ -689,6 +749,18 @@ static const rg_store_ops sqlite_ops = {
     .child_chunk_add = rg_sqlite_child_chunk_add,
     .child_chunk_update = rg_sqlite_child_chunk_update,
     .child_chunk_delete = rg_sqlite_child_chunk_delete,
+    .tag_insert = rg_sqlite_tag_insert,
+    .tag_list = rg_sqlite_tag_list,
+    .tag_rename = rg_sqlite_tag_rename,
+    .tag_delete = rg_sqlite_tag_delete,
+    .tag_bind = rg_sqlite_tag_bind,
+    .metadata_insert = rg_sqlite_metadata_insert,
+    .metadata_list = rg_sqlite_metadata_list,
+    .metadata_rename = rg_sqlite_metadata_rename,
+    .metadata_delete = rg_sqlite_metadata_delete,
+    .metadata_builtin = rg_sqlite_metadata_builtin,
+    .document_metadata_set = rg_sqlite_document_metadata_set,
+    .document_metadata_all = rg_sqlite_document_metadata_all,
     .index_version = rg_sqlite_index_version,
     .index_scan = rg_sqlite_index_scan,
     .check = rg_sqlite_check,
