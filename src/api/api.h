@@ -96,6 +96,11 @@ rg_rc rg_api_documents_metadata(rg_req *req, rg_resp *resp);
 void rg_api_render_doc_metadata(rg_jsonw *w, const rg_dataset *ds, const rg_document *d,
                                 bool null_when_empty);
 
+/* Writes the Segment fields of the contract (id ... stopped_at) into the open
+ * object of w; with_updates adds updated_at/updated_by (not in retrieval
+ * records).  api/segments.c; shared by the chunk API and /retrieve. */
+void rg_api_segment_fields(rg_jsonw *w, const rg_segment *g, bool with_updates);
+
 /* --- helpers (api/input.c) ------------------------------------------------ */
 
 /* Reads optional string field key of obj.  Absent: *present=false.  JSON null:

@@ -46,9 +46,8 @@ static void render_children(rg_jsonw *w, rg_req *req, const rg_segment *g, bool 
     rg_jsonw_arr_end(w);
 }
 
-static void render_segment(rg_jsonw *w, rg_req *req, const rg_segment *g, bool hierarchical)
+void rg_api_segment_fields(rg_jsonw *w, const rg_segment *g, bool with_updates)
 {
-    rg_jsonw_obj(w);
     rg_jsonw_kstr(w, "id", g->id);
     rg_jsonw_kint(w, "position", g->position);
     rg_jsonw_kstr(w, "document_id", g->document_id);
@@ -57,13 +56,7 @@ static void render_segment(rg_jsonw *w, rg_req *req, const rg_segment *g, bool h
     rg_jsonw_kstr(w, "answer", g->answer);
     rg_jsonw_kint(w, "word_count", g->word_count);
     rg_jsonw_kint(w, "tokens", g->tokens);
-    rg_jsonw_key(w, "keywords");
-    if (g->keywords)
-        rg_jsonw_raw(w, rg_str_c(g->keywords));
-    else {
-        rg_jsonw_arr(w);
-        rg_jsonw_arr_end(w);
-    }
+    rg_jsonw_kraw(w, "keywords", g->keywords ? g->keywords : "[]");
     rg_jsonw_kstr(w, "index_node_id", g->index_node_id);
     rg_jsonw_kstr(w, "index_node_hash", g->index_node_hash);
     rg_jsonw_kint(w, "hit_count", g->hit_count);
@@ -73,12 +66,20 @@ static void render_segment(rg_jsonw *w, rg_req *req, const rg_segment *g, bool h
     rg_jsonw_kstr(w, "status", g->status);
     rg_jsonw_kstr(w, "created_by", g->created_by);
     rg_jsonw_kint(w, "created_at", g->created_at);
-    rg_jsonw_kint(w, "updated_at", g->updated_at);
-    rg_jsonw_kstr(w, "updated_by", g->updated_by);
+    if (with_updates) {
+        rg_jsonw_kint(w, "updated_at", g->updated_at);
+        rg_jsonw_kstr(w, "updated_by", g->updated_by);
+    }
     rg_jsonw_kint_or_null(w, "indexing_at", g->indexing_at);
     rg_jsonw_kint_or_null(w, "completed_at", g->completed_at);
     rg_jsonw_kstr(w, "error", g->error);
     rg_jsonw_kint_or_null(w, "stopped_at", g->stopped_at);
+}
+
+static void render_segment(rg_jsonw *w, rg_req *req, const rg_segment *g, bool hierarchical)
+{
+    rg_jsonw_obj(w);
+    rg_api_segment_fields(w, g, true);
     rg_jsonw_key(w, "child_chunks");
     render_children(w, req, g, hierarchical);
     rg_jsonw_key(w, "attachments");
