@@ -1,7 +1,7 @@
 # ragd - build, run and test.  Plain GNU make + pkg-config (shared/reference/c-stack.md 1.20).
 #
 #   make            build/ragd (release: -O2 -g)
-#   make run        install dependencies, build, serve the embedded default on 127.0.0.1:5001
+#   make run        install dependencies and the GloVe table, build, serve the embedded default on 127.0.0.1:5001
 #   make test       install dependencies, build under ASan+UBSan, run every test
 #   make format     clang-format the sources;  make lint: layer rule, banned functions, format
 #   make fuzz       libFuzzer targets (clang), a short run each
@@ -55,6 +55,7 @@ build/asan/unit: $(SAN_OBJ) $(TEST_OBJ)
 
 deps:
 	@scripts/install-deps
+	@scripts/fetch-glove
 
 run: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) build/ragd

@@ -2,8 +2,8 @@
  * main.c - the ragd command line: serve, and key create/list/revoke.
  *
  * Start-up order: config (defaults, environment, flags) -> logging -> random
- * source -> store -> first-start key -> HTTP.  SIGTERM and SIGINT are
- * blocked in every thread and taken by sigwait() in the main thread, which
+ * source -> GloVe table (optional) -> store -> first-start key -> HTTP.
+ * SIGTERM and SIGINT are blocked in every thread and taken by sigwait() in the main thread, which
  * then stops accepting, lets in-flight requests finish (--shutdown-grace),
  * closes the store and exits 0.
  */
@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "embed/glove.h"
 #include "http/http.h"
 #include "index/index.h"
 #include "store/store.h"
@@ -213,6 +214,7 @@ static void print_first_key(const rg_config *c, const char *key)
 
 static int serve(const rg_config *c)
 {
+    rg_glove_start(); /* optional: logs and carries on without the table */
     rg_store *s;
     int r = open_store(c, &s);
     if (r)

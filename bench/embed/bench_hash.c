@@ -8,13 +8,16 @@
  * (10^6 bytes of embedded text per second; wall clock, one thread, the best
  * of --repeat timed passes after an untimed one) and a checksum of the
  * vectors from the untimed pass, which must not change from run to run.
- * Lines that are not valid UTF-8 are skipped and counted.
+ * Lines that are not valid UTF-8 are skipped and counted.  The GloVe table
+ * is registered when found (embed/glove.h), so ragd/ragd-glove-100d can be
+ * named; it then is the default, as in the server.
  *
  *   bench_hash CORPUS [--chunk BYTES] [--provider P --model M] [--repeat N]
  */
 #include "core/alloc.h"
 #include "core/str.h"
 #include "embed/embed.h"
+#include "embed/glove.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -144,6 +147,7 @@ int main(int argc, char **argv)
     }
     if (!path || repeat < 1 || (!provider != !name))
         usage();
+    rg_glove_start(); /* registers ragd-glove-100d when build/models/ holds its table */
     const rg_embed_model *m = provider ? rg_embed_find(provider, name) : rg_embed_default();
     if (!m) {
         fprintf(stderr, "bench_hash: no model %s/%s\n", provider, name);

@@ -62,6 +62,9 @@ rg_rc rg_api_document_processing(rg_req *req, rg_resp *resp);
 rg_rc rg_api_documents_retry(rg_req *req, rg_resp *resp);
 rg_rc rg_api_document_download(rg_req *req, rg_resp *resp);
 rg_rc rg_api_document_file(rg_req *req, rg_resp *resp);
+rg_rc rg_api_documents_download_zip(rg_req *req, rg_resp *resp); /* api/files.c */
+rg_rc rg_api_pipeline_file_upload(rg_req *req, rg_resp *resp);
+rg_rc rg_api_pipeline_unsupported(rg_req *req, rg_resp *resp);
 rg_rc rg_api_segments_list(rg_req *req, rg_resp *resp);
 rg_rc rg_api_retrieve(rg_req *req, rg_resp *resp);
 rg_rc rg_api_external_retrieval(rg_req *req, rg_resp *resp);

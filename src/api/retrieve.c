@@ -38,7 +38,7 @@ typedef enum { M_SEMANTIC, M_FULL_TEXT, M_HYBRID, M_KEYWORD } method;
 typedef struct query_opts {
     method m;
     int64_t top_k;
-    double threshold; /* 0 when disabled */
+    double threshold; /* -INFINITY when disabled */
     double vector_weight, keyword_weight;
     json_t *filter; /* metadata_filtering_conditions, borrowed */
     /* set by allowed_documents when the filter has conditions: the sorted ids
@@ -55,7 +55,8 @@ typedef struct child_hit {
 
 typedef struct record {
     const char *segment_id, *document_id;
-    double score;
+    double score;  /* the best child's when it has children, else its own */
+    double direct; /* the best hit on the segment itself */
     child_hit *kids;
     size_t n_kids, cap_kids;
 } record;
@@ -114,10 +115,12 @@ static rg_rc effective_model(rg_req *req, rg_resp *resp, const rg_dataset *ds, q
     json_t *k = json_object_get(model, "top_k");
     o->top_k = json_is_integer(k) ? json_integer_value(k) : 4;
     json_t *st = json_object_get(model, "score_threshold");
+    /* no threshold unless enabled: the nearest chunks come back even when their
+     * cosine is below 0 (a query of rare or unknown words) */
     o->threshold =
         json_is_true(json_object_get(model, "score_threshold_enabled")) && json_is_number(st)
             ? json_number_value(st)
-            : 0.0;
+            : -INFINITY;
     o->filter = json_object_get(model, "metadata_filtering_conditions");
     if (!ds->indexing_technique || strcmp(ds->indexing_technique, "high_quality") != 0)
         o->m = M_KEYWORD; /* economy datasets have no vectors (Dify 13.12) */
@@ -175,7 +178,7 @@ static record *find_record(record *recs, size_t *n, const rg_hit *h)
     memset(r, 0, sizeof *r);
     r->segment_id = h->segment_id;
     r->document_id = h->document_id;
-    r->score = -INFINITY;
+    r->score = r->direct = -INFINITY;
     return r;
 }
 
@@ -220,8 +223,24 @@ static void merge(rg_arena *a, record *recs, size_t *n, const rg_hit *hits, size
         record *r = find_record(recs, n, h);
         if (h->child_id)
             add_child(a, r, h->child_id, unit_scores[u]);
-        if (unit_scores[u] > r->score)
-            r->score = unit_scores[u];
+        else if (unit_scores[u] > r->direct)
+            r->direct = unit_scores[u];
+    }
+}
+
+/* A parent-child record is scored by its best child (Dify 8.5); a parent's
+ * own hit counts only when none of its children matched. */
+static void settle_scores(record *recs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double best = recs[i].direct;
+        if (recs[i].n_kids) {
+            best = -INFINITY;
+            for (size_t k = 0; k < recs[i].n_kids; k++)
+                if (recs[i].kids[k].score > best)
+                    best = recs[i].kids[k].score;
+        }
+        recs[i].score = best;
     }
 }
 
@@ -298,6 +317,7 @@ static rg_rc search(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_index *
         merge(req->arena, recs, &n, th, nt, o->keyword_weight, tnorm, us, uid, &nu);
     } else
         merge(req->arena, recs, &n, th, nt, 1.0, tnorm, us, uid, &nu);
+    settle_scores(recs, n);
     if (n > 1)
         qsort(recs, n, sizeof *recs, by_score_desc);
     size_t kept = 0;
@@ -487,7 +507,7 @@ rg_rc rg_api_external_retrieval(rg_req *req, rg_resp *resp)
         o.top_k = json_integer_value(k);
     if (o.top_k < 1 || o.top_k > RG_TOP_K_MAX)
         return external_error(resp, 400, 400, "retrieval_setting.top_k: 1 to 100");
-    o.threshold = json_is_number(st) ? json_number_value(st) : 0.0;
+    o.threshold = json_is_number(st) ? json_number_value(st) : -INFINITY;
     if (ds.retrieval_model) { /* the dataset's own search method */
         json_t *m = json_loads(ds.retrieval_model, 0, NULL);
         o.m = parse_method(json_string_value(json_object_get(m, "search_method")));

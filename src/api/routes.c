@@ -35,6 +35,7 @@ const rg_route rg_api_routes[] = {
     {RG_DELETE, "/v1/datasets/tags", rg_api_tag_delete, RG_ROUTE_JSON},
     {RG_POST, "/v1/datasets/tags/binding", rg_api_tag_bind, RG_ROUTE_JSON},
     {RG_POST, "/v1/datasets/tags/unbinding", rg_api_tag_unbind, RG_ROUTE_JSON},
+    {RG_POST, "/v1/datasets/pipeline/file-upload", rg_api_pipeline_file_upload, RG_ROUTE_UPLOAD},
     {RG_GET, "/v1/datasets/{uuid}", rg_api_dataset_get, 0},
     {RG_PATCH, "/v1/datasets/{uuid}", rg_api_dataset_patch, RG_ROUTE_JSON},
     {RG_DELETE, "/v1/datasets/{uuid}", rg_api_dataset_delete, 0},
@@ -56,6 +57,8 @@ const rg_route rg_api_routes[] = {
     {RG_POST, "/v1/datasets/{uuid}/document/create_by_file", rg_api_document_create_file,
      RG_ROUTE_UPLOAD},
     {RG_GET, "/v1/datasets/{uuid}/documents", rg_api_documents_list, 0},
+    {RG_POST, "/v1/datasets/{uuid}/documents/download-zip", rg_api_documents_download_zip,
+     RG_ROUTE_JSON},
     {RG_PATCH, "/v1/datasets/{uuid}/documents/status/{str}", rg_api_documents_status,
      RG_ROUTE_JSON_OPT},
     {RG_POST, "/v1/datasets/{uuid}/retry", rg_api_documents_retry, RG_ROUTE_JSON},
@@ -92,6 +95,10 @@ const rg_route rg_api_routes[] = {
     {RG_GET, "/v1/datasets/{uuid}/documents/{str}/indexing-status", rg_api_indexing_status, 0},
     {RG_POST, "/v1/datasets/{uuid}/retrieve", rg_api_retrieve, RG_ROUTE_JSON},
     {RG_POST, "/v1/datasets/{uuid}/hit-testing", rg_api_retrieve, RG_ROUTE_JSON},
+    {RG_GET, "/v1/datasets/{uuid}/pipeline/datasource-plugins", rg_api_pipeline_unsupported, 0},
+    {RG_POST, "/v1/datasets/{uuid}/pipeline/datasource/nodes/{str}/run",
+     rg_api_pipeline_unsupported, RG_ROUTE_JSON_OPT},
+    {RG_POST, "/v1/datasets/{uuid}/pipeline/run", rg_api_pipeline_unsupported, RG_ROUTE_JSON_OPT},
     {RG_GET, "/v1/workspaces/current/models/model-types/{str}", rg_api_models_list, 0},
 };
 

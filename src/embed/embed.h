@@ -1,8 +1,8 @@
 /*
  * embed.h - the embedder interface and the registry of embedding models.
  *
- * Every engine (the built-in feature-hashing embedder now; GloVe, local BERT
- * and OpenAI-compatible services later) is an rg_embed_model in one registry,
+ * Every engine (the built-in feature-hashing and GloVe embedders now; local
+ * BERT and OpenAI-compatible services later) is an rg_embed_model in one registry,
  * looked up by (provider, model) exactly as Dify's datasets name them in
  * embedding_model_provider / embedding_model.  embed() turns n texts into n
  * L2-normalised vectors of dims floats.

@@ -3,7 +3,8 @@
  *
  * A fixed array of model pointers: the built-ins are in its static
  * initialiser (append new built-in engines - GloVe, GGUF BERT - there, after
- * the hash model, which stays first and is the default), and models
+ * the hash model, which stays first and is the default unless
+ * rg_embed_set_default names another - GloVe when its table is found), and models
  * configured at run time (OpenAI-compatible endpoints...) are appended by
  * rg_embed_register (registry.h).  Slots are only ever appended and never
  * changed once published, so readers take no lock: a writer fills the next
@@ -24,6 +25,7 @@ static const rg_embed_model *models[RG_EMBED_MAX_MODELS] = {
 };
 static _Atomic size_t n_models = 1; /* number of leading non-NULL entries above */
 static pthread_mutex_t register_lock = PTHREAD_MUTEX_INITIALIZER;
+static const rg_embed_model *_Atomic default_model; /* NULL: the hash model */
 
 size_t rg_embed_models(const rg_embed_model *const **out)
 {
@@ -51,8 +53,13 @@ const rg_embed_model *rg_embed_find(const char *provider, const char *name)
 
 const rg_embed_model *rg_embed_default(void)
 {
-    /* Later: a default chosen by configuration, set once at start-up. */
-    return &rg_hash_embed_model;
+    const rg_embed_model *m = atomic_load_explicit(&default_model, memory_order_acquire);
+    return m ? m : &rg_hash_embed_model;
+}
+
+void rg_embed_set_default(const rg_embed_model *m)
+{
+    atomic_store_explicit(&default_model, m, memory_order_release);
 }
 
 rg_rc rg_embed_register(const rg_embed_model *m)

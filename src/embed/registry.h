@@ -26,4 +26,10 @@
  * against concurrent readers of embed.h's functions. */
 RG_WUR rg_rc rg_embed_register(const rg_embed_model *m);
 
+/* Makes m (a registered model, or NULL for the built-in hash model) what
+ * rg_embed_default returns from now on: the model of new high_quality datasets
+ * that name none; existing datasets keep theirs.  Meant for start-up (GloVe
+ * when its table is present); readers see the change atomically. */
+void rg_embed_set_default(const rg_embed_model *m);
+
 #endif
