@@ -14,6 +14,7 @@
 #include "domain/dataset.h"
 #include "domain/tenant.h"
 #include "http/http.h"
+#include "ingest/extract.h"
 #include "store/store.h"
 
 typedef struct rg_api {
@@ -103,6 +104,12 @@ void rg_api_render_doc_metadata(rg_jsonw *w, const rg_dataset *ds, const rg_docu
  * object of w; with_updates adds updated_at/updated_by (not in retrieval
  * records).  api/segments.c; shared by the chunk API and /retrieve. */
 void rg_api_segment_fields(rg_jsonw *w, const rg_segment *g, bool with_updates);
+
+/* Checks a multipart upload's file part as Dify does (one file, a name, no
+ * path characters, a supported extension); writes the lower-case extension
+ * into ext and its type into *t.  The error codes of create-by-file.
+ * api/documents.c; shared with the pipeline upload. */
+rg_rc rg_api_check_file_part(rg_req *req, rg_resp *resp, char ext[16], rg_doctype *t);
 
 /* --- helpers (api/input.c) ------------------------------------------------ */
 

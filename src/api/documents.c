@@ -295,10 +295,8 @@ static rg_rc store_text(rg_req *req, rg_resp *resp, rg_str text, rg_document *d)
     return RG_OK;
 }
 
-/* Checks the multipart file part and adopts it as the upload of d. */
-static rg_rc store_file(rg_req *req, rg_resp *resp, rg_document *d)
+rg_rc rg_api_check_file_part(rg_req *req, rg_resp *resp, char ext[16], rg_doctype *t)
 {
-    rg_api *api = rg_api_ctx(req);
     if (req->n_files == 0)
         return rg_resp_fail(resp, req, RG_ENOFILE, "Please upload your file.");
     if (req->n_files > 1)
@@ -309,14 +307,24 @@ static rg_rc store_file(rg_req *req, rg_resp *resp, rg_document *d)
     if (strpbrk(fn, "/\\") || !rg_utf8_valid(fn, strlen(fn)))
         return rg_resp_fail(resp, req, RG_EINVAL, "Filename contains invalid characters");
     const char *dot = strrchr(fn, '.');
-    char ext[16] = "";
-    for (size_t i = 0; dot && dot[1 + i] && i + 1 < sizeof ext; i++)
+    memset(ext, 0, 16);
+    for (size_t i = 0; dot && dot[1 + i] && i + 1 < 16; i++)
         ext[i] = (char)(dot[1 + i] >= 'A' && dot[1 + i] <= 'Z' ? dot[1 + i] + 32 : dot[1 + i]);
-    rg_doctype t;
-    if (!dot || rg_doctype_from_ext(ext, &t) != RG_OK)
+    if (!dot || rg_doctype_from_ext(ext, t) != RG_OK)
         return rg_resp_fail(resp, req, RG_EFILETYPE,
                             "File type not allowed: '%.40s' (supported: %s).", dot ? dot : fn,
                             rg_doctype_supported());
+    return RG_OK;
+}
+
+/* Checks the multipart file part and adopts it as the upload of d. */
+static rg_rc store_file(rg_req *req, rg_resp *resp, rg_document *d)
+{
+    rg_api *api = rg_api_ctx(req);
+    char ext[16];
+    rg_doctype t;
+    RG_TRY(rg_api_check_file_part(req, resp, ext, &t));
+    const char *fn = req->file.filename;
     rg_upload *u = &d->upload;
     rg_uuid4(u->id);
     if (rg_store_upload_adopt(api->store, u->id, req->file.path) != RG_OK)

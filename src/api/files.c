@@ -169,24 +169,10 @@ rg_rc rg_api_pipeline_file_upload(rg_req *req, rg_resp *resp)
 {
     rg_principal *p = rg_api_principal(req);
     rg_api *api = rg_api_ctx(req);
-    if (req->n_files == 0)
-        return rg_resp_fail(resp, req, RG_ENOFILE, "Please upload your file.");
-    if (req->n_files > 1)
-        return rg_resp_fail(resp, req, RG_ETOOMANYFILES, "Only one file is allowed.");
-    const char *fn = req->file.filename;
-    if (!fn || !*fn)
-        return rg_resp_fail(resp, req, RG_ENOFILENAME, "The specified filename does not exist.");
-    if (strpbrk(fn, "/\\") || !rg_utf8_valid(fn, strlen(fn)))
-        return rg_resp_fail(resp, req, RG_EINVAL, "Filename contains invalid characters");
-    const char *dot = strrchr(fn, '.');
-    char ext[16] = "";
-    for (size_t i = 0; dot && dot[1 + i] && i + 1 < sizeof ext; i++)
-        ext[i] = (char)(dot[1 + i] >= 'A' && dot[1 + i] <= 'Z' ? dot[1 + i] + 32 : dot[1 + i]);
+    char ext[16];
     rg_doctype t;
-    if (!dot || rg_doctype_from_ext(ext, &t) != RG_OK)
-        return rg_resp_fail(resp, req, RG_EFILETYPE,
-                            "File type not allowed: '%.40s' (supported: %s).", dot ? dot : fn,
-                            rg_doctype_supported());
+    RG_TRY(rg_api_check_file_part(req, resp, ext, &t));
+    const char *fn = req->file.filename;
     char id[RG_UUID_LEN + 1];
     rg_uuid4(id);
     if (rg_store_upload_adopt(api->store, id, req->file.path) != RG_OK)
