@@ -33,7 +33,8 @@ static const char SQL_SEG_INDEX_PUT[] =
     " VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char SQL_CHILD_INDEX_PUT[] =
     "INSERT OR REPLACE INTO child_index (child_id, segment_id, dataset_id, vector, dims, terms)"
-    " SELECT c.id, c.segment_id, c.dataset_id, ?2, ?3, ?4 FROM child_chunks c WHERE c.id = ?1";
+    " SELECT c.id, c.segment_id, c.dataset_id, ?2, ?3, ?4 FROM child_chunks c"
+    " WHERE c.id = ?1 AND c.segment_id = ?5";
 
 static size_t vector_bytes(const rg_segment_index *idx)
 {
@@ -51,16 +52,16 @@ rg_rc rg_sqlite_segment_index_put(rg_sqlite_conn *w, const char *segment_id, con
                          NULL);
 }
 
-rg_rc rg_sqlite_child_index_put(rg_sqlite_conn *w, const char *child_id,
+rg_rc rg_sqlite_child_index_put(rg_sqlite_conn *w, const char *child_id, const char *parent_id,
                                 const rg_segment_index *idx)
 {
     int64_t changes = 0;
     RG_TRY(rg_sqlite_run(w, SQL_CHILD_INDEX_PUT,
                          SQV_ARGS(SQV_TEXT(child_id), SQV_BLOB(idx->vector, vector_bytes(idx)),
                                   SQV_INT(idx->vector ? idx->dims : 0),
-                                  SQV_BLOB(idx->terms, idx->terms_len)),
+                                  SQV_BLOB(idx->terms, idx->terms_len), SQV_TEXT(parent_id)),
                          &changes));
-    return changes ? RG_OK : RG_EINVAL;
+    return changes ? RG_OK : RG_EINVAL; /* no such child of that parent */
 }
 
 /* --- one segment ------------------------------------------------------------------ */
@@ -357,7 +358,7 @@ static rg_rc child_add_write(rg_sqlite_conn *w, const char *tenant_id, const rg_
         rc = rg_sqlite_step_error(w, RG_ECONFLICT, RG_ECONFLICT, "child chunk add");
     rg_sqlite_stmt_done(w, st);
     if (rc == RG_OK && idx)
-        rc = rg_sqlite_child_index_put(w, c->id, idx);
+        rc = rg_sqlite_child_index_put(w, c->id, c->segment_id, idx);
     return rc;
 }
 
@@ -390,7 +391,7 @@ static rg_rc child_update_write(rg_sqlite_conn *w, const char *tenant_id, const 
                          &changes));
     if (changes == 0)
         return RG_ENOTFOUND;
-    return idx ? rg_sqlite_child_index_put(w, c->id, idx) : RG_OK;
+    return idx ? rg_sqlite_child_index_put(w, c->id, c->segment_id, idx) : RG_OK;
 }
 
 rg_rc rg_sqlite_child_chunk_update(rg_store *base, const char *tenant_id, const rg_child_chunk *c,

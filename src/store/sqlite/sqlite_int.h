@@ -286,11 +286,11 @@ rg_rc rg_sqlite_child_chunk_delete(rg_store *s, const char *tenant_id, const cha
 RG_WUR rg_rc rg_sqlite_segment_index_put(rg_sqlite_conn *w, const char *segment_id,
                                          const char *dataset_id, const rg_segment_index *idx);
 /* Writes (inserts or replaces) the index row of a child chunk, its segment and
- * dataset copied from the chunk; RG_EINVAL when there is no such chunk.  For
- * the pipeline too, once it embeds child chunks: call it inside the write
- * transaction that owns the document. */
+ * dataset copied from the chunk; RG_EINVAL when there is no such chunk under
+ * parent_id.  Used by chunk edits and by the pipeline (job_indexed), inside
+ * the write transaction that owns the document. */
 RG_WUR rg_rc rg_sqlite_child_index_put(rg_sqlite_conn *w, const char *child_id,
-                                       const rg_segment_index *idx);
+                                       const char *parent_id, const rg_segment_index *idx);
 
 /* --- tags and metadata fields (sqlite_tags.c) ------------------------------------ */
 

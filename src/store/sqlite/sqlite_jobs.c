@@ -614,7 +614,8 @@ static rg_rc index_one(rg_sqlite_conn *w, const rg_job *job, const rg_segment_in
         return RG_EINVAL;
     }
     for (size_t i = 0; i < it->n_children; i++)
-        RG_TRY(rg_sqlite_child_index_put(w, it->children[i].segment_id, &it->children[i]));
+        RG_TRY(rg_sqlite_child_index_put(w, it->children[i].segment_id, it->segment_id,
+                                         &it->children[i]));
     return rg_sqlite_run(w, SQL_SEG_DONE,
                          SQV_ARGS(SQV_TEXT(it->segment_id), SQV_INT(now), SQV_TEXT(it->keywords),
                                   SQV_INT(it->tokens)),
