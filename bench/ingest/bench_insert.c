@@ -14,7 +14,7 @@
  *     rg_extract_file (parsing), rg_clean_text with Dify's automatic rule,
  *     rg_split_text, the per-segment hash / ids / leading-symbol strip,
  *     rg_keywords_extract (economy), and per batch of 32 rg_keywords_terms,
- *     the embedder and rg_tokenize (high_quality).  The results are kept.
+ *     (which also counts the tokens) and the embedder (high_quality).  The results are kept.
  *  2. store: a fresh store in DIR/store; tenant and dataset through the store
  *     API, then per document exactly the pipeline's store sequence:
  *     document_insert (the API's create, with an adopted upload), job_claim,
@@ -114,7 +114,7 @@ static timer timers[T_COUNT] = {
     [T_KEYWORDS] = {"keywords (economy)", 0, 0},
     [T_TERMS] = {"terms (rg_keywords_terms)", 0, 0},
     [T_EMBED] = {"embed (high_quality)", 0, 0},
-    [T_TOKENS] = {"tokens (high_quality)", 0, 0},
+    [T_TOKENS] = {"vectors into rows (high_quality)", 0, 0},
     [T_CREATE] = {"document_insert (+upload)", 0, 0},
     [T_CLAIM] = {"job_claim", 0, 0},
     [T_STAGE] = {"job_stage", 0, 0},
@@ -171,43 +171,6 @@ static char *slurp(const char *path, size_t *len)
     return rg_buf_take(&b, len);
 }
 
-/* A copy of pipeline.c's strip_leading_symbols (static there). */
-static bool is_leading_symbol(uint32_t c)
-{
-    static const char ascii[] = "\"#$%&'()*+,./:;<=>?@^_`~";
-    if (c < 0x80)
-        return c && strchr(ascii, (int)c) != NULL;
-    return (c >= 0x2000 && c <= 0x2025) || (c >= 0x2027 && c <= 0x206F) ||
-           (c >= 0x2E00 && c <= 0x2E7F) || (c >= 0x3000 && c <= 0x300F) ||
-           (c >= 0x3012 && c <= 0x303F);
-}
-
-static rg_str strip_leading_symbols(rg_str s)
-{
-    if (rg_str_starts(s, "[") && memchr(s.p, ']', s.n))
-        return rg_str_trim(s);
-    while (s.n) {
-        const unsigned char *p = (const unsigned char *)s.p;
-        uint32_t c = p[0];
-        size_t len = 1;
-        if (c >= 0xE0 && c < 0xF0 && s.n >= 3) {
-            c = ((c & 0x0F) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
-            len = 3;
-        }
-        if (!is_leading_symbol(c))
-            break;
-        s.p += len;
-        s.n -= len;
-    }
-    return rg_str_trim(s);
-}
-
-static void count_token(rg_str tok, void *arg)
-{
-    RG_UNUSED(tok);
-    (*(int64_t *)arg)++;
-}
-
 /* Step 1 for one document: the pipeline's CPU work, timed per stage. */
 static void prepare(rg_arena *a, doc *d, const rg_process_rule *rule, const rg_embed_model *m,
                     size_t batch, const char *created_by)
@@ -241,7 +204,7 @@ static void prepare(rg_arena *a, doc *d, const rg_process_rule *rule, const rg_e
     for (size_t i = 0; i < n; i++) {
         char hash[65];
         rg_sha256_hex2(chunks[i], RG_STR("None"), hash);
-        rg_str c = strip_leading_symbols(chunks[i]);
+        rg_str c = rg_clean_leading_symbols(chunks[i]);
         if (c.n == 0)
             continue;
         rg_segment *g = &d->segs[d->n++];
@@ -292,8 +255,11 @@ static void prepare(rg_arena *a, doc *d, const rg_process_rule *rule, const rg_e
         for (size_t i = 0; i < k; i++) {
             rg_segment_index *it = &d->items[off + i];
             it->segment_id = d->segs[off + i].id;
-            it->terms = rg_keywords_terms(a, rg_str_c(d->segs[off + i].content), &it->terms_len);
+            int64_t tokens = 0; /* counted in the same pass, as the pipeline does */
+            it->terms =
+                rg_keywords_terms(a, rg_str_c(d->segs[off + i].content), &it->terms_len, &tokens);
             it->keywords = d->segs[off + i].keywords;
+            it->tokens = m ? tokens : 0;
         }
         toc(T_TERMS);
         if (m) {
@@ -302,7 +268,6 @@ static void prepare(rg_arena *a, doc *d, const rg_process_rule *rule, const rg_e
                 rg_segment_index *it = &d->items[off + i];
                 it->vector = vecs + i * (size_t)m->dims;
                 it->dims = m->dims;
-                rg_tokenize(rg_str_c(d->segs[off + i].content), count_token, &it->tokens);
             }
             toc(T_TOKENS);
         }

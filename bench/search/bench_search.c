@@ -284,7 +284,7 @@ int main(int argc, char **argv)
     for (size_t c = 0; c < n_chunks; c++) {
         rows[c].segment_id = rg_arena_printf(a, "%zu", c);
         rows[c].document_id = rg_arena_printf(a, "%zu", chunk_page[c]);
-        rows[c].terms = rg_keywords_terms(a, chunks[c], &rows[c].terms_len);
+        rows[c].terms = rg_keywords_terms(a, chunks[c], &rows[c].terms_len, NULL);
     }
     double t_terms = now_s() - t0;
     t0 = now_s();

@@ -206,10 +206,14 @@ static rg_rc index_text(rg_req *req, rg_resp *resp, rg_str text, const char *key
         rg_buf_free(&b);
     }
     json_decref(kw);
-    idx->terms = rg_keywords_terms(req->arena, searchable, &idx->terms_len);
+    int64_t tokens = 0;
+    idx->terms = rg_keywords_terms(req->arena, searchable, &idx->terms_len, &tokens);
     if (is_economy(ds))
         return RG_OK;
-    rg_tokenize(text, count_token, &idx->tokens);
+    if (searchable.p == text.p)
+        idx->tokens = tokens; /* counted in the same pass */
+    else
+        rg_tokenize(text, count_token, &idx->tokens); /* keywords are not tokens of the chunk */
     const rg_embed_model *m = ds->embedding_model && ds->embedding_model_provider
                                   ? rg_embed_find(ds->embedding_model_provider, ds->embedding_model)
                                   : rg_embed_default();

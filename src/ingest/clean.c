@@ -471,3 +471,35 @@ rg_rc rg_clean_text(rg_str in, const rg_clean_rule *rules, size_t n_rules, rg_bu
     rg_buf_free(&c.tmp[1]);
     return rc;
 }
+
+/* ---- chunk post-processing ---------------------------------------------------- */
+
+static bool is_leading_symbol(uint32_t c)
+{
+    static const char ascii[] = "\"#$%&'()*+,./:;<=>?@^_`~";
+    if (c < 0x80)
+        return c && strchr(ascii, (int)c) != NULL;
+    return (c >= 0x2000 && c <= 0x2025) || (c >= 0x2027 && c <= 0x206F) ||
+           (c >= 0x2E00 && c <= 0x2E7F) || (c >= 0x3000 && c <= 0x300F) ||
+           (c >= 0x3012 && c <= 0x303F);
+}
+
+rg_str rg_clean_leading_symbols(rg_str s)
+{
+    if (rg_str_starts(s, "[") && memchr(s.p, ']', s.n))
+        return rg_str_trim(s);
+    while (s.n) {
+        const unsigned char *p = (const unsigned char *)s.p;
+        uint32_t c = p[0];
+        size_t len = 1;
+        if (c >= 0xE0 && c < 0xF0 && s.n >= 3) {
+            c = ((c & 0x0F) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
+            len = 3;
+        }
+        if (!is_leading_symbol(c))
+            break;
+        s.p += len;
+        s.n -= len;
+    }
+    return rg_str_trim(s);
+}

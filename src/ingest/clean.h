@@ -40,4 +40,11 @@ RG_WUR rg_rc rg_clean_text(rg_str in, const rg_clean_rule *rules, size_t n_rules
  * U+202F, U+205F and U+3000.  Reads at most n bytes; nothing is retained. */
 size_t rg_clean_space_len(const char *p, size_t n);
 
+/* Dify's remove_leading_symbols followed by strip() (shared/reference 7.4),
+ * applied to each chunk after its hash is taken: a leading run of the listed
+ * ASCII punctuation and of U+2000-U+206F (but U+2026), U+2E00-U+2E7F,
+ * U+3000-U+300F and U+3012-U+303F is removed, unless the chunk starts with a
+ * Markdown link.  Returns a slice of s (borrowed, like s). */
+rg_str rg_clean_leading_symbols(rg_str s);
+
 #endif

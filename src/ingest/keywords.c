@@ -142,7 +142,18 @@ void rg_keywords_extract(rg_arena *a, const rg_str *chunks, size_t n, size_t k, 
     }
 }
 
-const char *rg_keywords_terms(rg_arena *a, rg_str chunk, size_t *len)
+/* Appends the decimal form of v (no printf: this runs once per term). */
+static void append_u32(rg_buf *b, uint32_t v)
+{
+    char tmp[10], *e = tmp + sizeof tmp, *p = e;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    (void)rg_buf_append(b, p, (size_t)(e - p));
+}
+
+const char *rg_keywords_terms(rg_arena *a, rg_str chunk, size_t *len, int64_t *n_tokens)
 {
     term_table t;
     count_chunk(&t, a, chunk);
@@ -152,10 +163,17 @@ const char *rg_keywords_terms(rg_arena *a, rg_str chunk, size_t *len)
             order[t.slots[j].first] = &t.slots[j];
     rg_buf b;
     rg_buf_init(&b, (size_t)1 << 26);
+    int64_t tokens = 0;
     for (size_t j = 0; j < t.used; j++)
-        if (order[j])
-            (void)rg_buf_printf(&b, "%.*s\t%u\n", (int)order[j]->len, order[j]->term,
-                                order[j]->count);
+        if (order[j]) {
+            (void)rg_buf_append(&b, order[j]->term, order[j]->len);
+            (void)rg_buf_putc(&b, '\t');
+            append_u32(&b, order[j]->count);
+            (void)rg_buf_putc(&b, '\n');
+            tokens += order[j]->count;
+        }
+    if (n_tokens)
+        *n_tokens = tokens;
     *len = b.len;
     const char *res = rg_arena_strndup(a, b.p ? b.p : "", b.len);
     rg_buf_free(&b);

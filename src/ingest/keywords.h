@@ -18,7 +18,9 @@
  * at most k keywords, best first (ties by first appearance). */
 void rg_keywords_extract(rg_arena *a, const rg_str *chunks, size_t n, size_t k, const char **out);
 /* The term list of one chunk for the full-text index: "term\ttf\n" lines in
- * first-appearance order (arena); *len is its length. */
-const char *rg_keywords_terms(rg_arena *a, rg_str chunk, size_t *len);
+ * first-appearance order (arena); *len is its length.  When n_tokens is not
+ * NULL it receives the number of tokens (the sum of the tf values), so the
+ * caller need not tokenize the chunk again. */
+const char *rg_keywords_terms(rg_arena *a, rg_str chunk, size_t *len, int64_t *n_tokens);
 
 #endif

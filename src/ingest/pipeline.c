@@ -48,38 +48,6 @@ static rg_rc fail(job_ctx *j, const char *reason)
     return rc == RG_ECANCELED ? RG_ECANCELED : RG_EINVAL;
 }
 
-static bool is_leading_symbol(uint32_t c)
-{
-    static const char ascii[] = "\"#$%&'()*+,./:;<=>?@^_`~";
-    if (c < 0x80)
-        return c && strchr(ascii, (int)c) != NULL;
-    return (c >= 0x2000 && c <= 0x2025) || (c >= 0x2027 && c <= 0x206F) ||
-           (c >= 0x2E00 && c <= 0x2E7F) || (c >= 0x3000 && c <= 0x300F) ||
-           (c >= 0x3012 && c <= 0x303F);
-}
-
-/* Dify's remove_leading_symbols + strip (7.4), unless the chunk starts with a
- * Markdown link. */
-static rg_str strip_leading_symbols(rg_str s)
-{
-    if (rg_str_starts(s, "[") && memchr(s.p, ']', s.n))
-        return rg_str_trim(s);
-    while (s.n) {
-        const unsigned char *p = (const unsigned char *)s.p;
-        uint32_t c = p[0];
-        size_t len = 1;
-        if (c >= 0xE0 && c < 0xF0 && s.n >= 3) {
-            c = ((c & 0x0F) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
-            len = 3;
-        }
-        if (!is_leading_symbol(c))
-            break;
-        s.p += len;
-        s.n -= len;
-    }
-    return rg_str_trim(s);
-}
-
 static rg_rc extract(job_ctx *j, rg_buf *text)
 {
     char why[512], path[1024];
@@ -112,7 +80,7 @@ static bool add_segment(job_ctx *j, chunk_set *cs, rg_str chunk)
 {
     char hash[65];
     rg_sha256_hex2(chunk, RG_STR("None"), hash);
-    rg_str clean = strip_leading_symbols(chunk);
+    rg_str clean = rg_clean_leading_symbols(chunk);
     if (clean.n == 0)
         return false;
     rg_segment *g = &cs->segs[cs->n++];
@@ -247,12 +215,6 @@ static rg_rc prepare(job_ctx *j)
     return rc;
 }
 
-static void count_token(rg_str tok, void *arg)
-{
-    RG_UNUSED(tok);
-    (*(int64_t *)arg)++;
-}
-
 static bool is_hierarchical(const rg_document *d)
 {
     return d->doc_form && strcmp(d->doc_form, "hierarchical_model") == 0;
@@ -273,7 +235,7 @@ static rg_rc index_children(job_ctx *j, rg_arena *a, const rg_embed_model *m,
     for (size_t i = 0; i < n; i++) {
         texts[i] = rg_str_c(kids[i].content);
         ci[i].segment_id = kids[i].id;
-        ci[i].terms = rg_keywords_terms(a, texts[i], &ci[i].terms_len);
+        ci[i].terms = rg_keywords_terms(a, texts[i], &ci[i].terms_len, NULL);
     }
     if (m) {
         float *v = rg_arena_alloc(a, n * (size_t)m->dims * sizeof *v);
@@ -319,12 +281,13 @@ static rg_rc index_batch(job_ctx *j, const rg_embed_model *m, size_t batch, bool
     for (size_t i = 0; i < n && rc == RG_OK; i++) {
         rg_segment_index *it = &items[i];
         it->segment_id = segs[i].id;
-        it->terms = rg_keywords_terms(a, rg_str_c(segs[i].content), &it->terms_len);
+        int64_t tokens = 0;
+        it->terms = rg_keywords_terms(a, rg_str_c(segs[i].content), &it->terms_len, &tokens);
         it->keywords = segs[i].keywords;
-        if (m) {
+        if (m) { /* tokens is Dify's embedding-token count: 0 for economy */
             it->vector = vecs + i * (size_t)m->dims;
             it->dims = m->dims;
-            rg_tokenize(rg_str_c(segs[i].content), count_token, &it->tokens);
+            it->tokens = tokens;
         }
         if (is_hierarchical(&j->doc))
             rc = index_children(j, a, m, it);

@@ -162,7 +162,7 @@ static rg_index *build_texts(rg_arena *a, const char *const *texts, size_t n)
     for (size_t i = 0; i < n; i++) {
         rows[i].segment_id = rg_arena_printf(a, "s%zu", i);
         rows[i].document_id = "doc";
-        rows[i].terms = rg_keywords_terms(a, rg_str_c(texts[i]), &rows[i].terms_len);
+        rows[i].terms = rg_keywords_terms(a, rg_str_c(texts[i]), &rows[i].terms_len, NULL);
     }
     rg_index *ix = NULL;
     CHECK_EQ_INT(rg_index__build(rows, n, 1, &ix), RG_OK);

@@ -293,7 +293,7 @@ static void index_job(store_fx *fx, const rg_job *job, const char *text)
         items[i].segment_id = segs[i].id;
         items[i].vector = vec;
         items[i].dims = 4;
-        items[i].terms = rg_keywords_terms(fx->a, rg_str_c(text), &items[i].terms_len);
+        items[i].terms = rg_keywords_terms(fx->a, rg_str_c(text), &items[i].terms_len, NULL);
         items[i].tokens = 3;
     }
     CHECK_EQ_INT(rg_store_job_indexed(fx->s, job, items, n), RG_OK);
