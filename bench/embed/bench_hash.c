@@ -175,7 +175,7 @@ int main(int argc, char **argv)
         double t0 = now_s();
         for (size_t i = 0; i < n; i += BATCH) {
             size_t k = n - i < BATCH ? n - i : BATCH;
-            rg_rc rc = m->embed(m, texts + i, k, out);
+            rg_rc rc = m->embed(m, texts + i, k, out, NULL);
             if (rc != RG_OK) {
                 fprintf(stderr, "bench_hash: embed: %s\n", rg_rc_name(rc));
                 return 1;

@@ -247,7 +247,7 @@ static void prepare(rg_arena *a, doc *d, const rg_process_rule *rule, const rg_e
                 texts[i] = rg_str_c(d->segs[off + i].content);
             vecs = rg_arena_alloc(a, k * (size_t)m->dims * sizeof *vecs);
             tic();
-            rc = m->embed(m, texts, k, vecs);
+            rc = m->embed(m, texts, k, vecs, NULL);
             toc(T_EMBED);
             CHECK("embed", rc);
         }

@@ -13,6 +13,7 @@
 #include "core/jsonw.h"
 #include "domain/dataset.h"
 #include "domain/tenant.h"
+#include "embed/embed.h"
 #include "http/http.h"
 #include "ingest/extract.h"
 #include "store/store.h"
@@ -110,6 +111,16 @@ void rg_api_segment_fields(rg_jsonw *w, const rg_segment *g, bool with_updates);
  * into ext and its type into *t.  The error codes of create-by-file.
  * api/documents.c; shared with the pipeline upload. */
 rg_rc rg_api_check_file_part(rg_req *req, rg_resp *resp, char ext[16], rg_doctype *t);
+
+/* The embedding model of a high_quality dataset (the server default when it
+ * names none) into *out, or Dify's provider_not_initialize when that model is
+ * not available here (api/embedding.c). */
+RG_WUR rg_rc rg_api_embed_model(rg_req *req, rg_resp *resp, const rg_dataset *ds,
+                                const rg_embed_model **out);
+/* Embeds one text with m into out (m->dims floats); a failing model answers
+ * completion_request_error with the model's message. */
+RG_WUR rg_rc rg_api_embed(rg_req *req, rg_resp *resp, const rg_embed_model *m, rg_str text,
+                          float *out);
 
 /* --- helpers (api/input.c) ------------------------------------------------ */
 

@@ -259,18 +259,13 @@ static int kid_by_score_desc(const void *x, const void *y)
 static rg_rc embed_query(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_str q, float **vec,
                          int *dims)
 {
-    const rg_embed_model *m = ds->embedding_model && ds->embedding_model_provider
-                                  ? rg_embed_find(ds->embedding_model_provider, ds->embedding_model)
-                                  : rg_embed_default();
-    if (!m)
-        return rg_resp_fail(resp, req, RG_EPROVIDER,
-                            "Embedding model %s of provider %s is not available on this server.",
-                            ds->embedding_model, ds->embedding_model_provider);
+    const rg_embed_model *m;
+    RG_TRY(rg_api_embed_model(req, resp, ds, &m));
     if (q.n > (size_t)m->context_size * 4) /* the model reads context_size characters */
         q.n = (size_t)m->context_size * 4;
     *vec = rg_arena_alloc(req->arena, (size_t)m->dims * sizeof **vec);
     *dims = m->dims;
-    return m->embed(m, &q, 1, *vec);
+    return rg_api_embed(req, resp, m, q, *vec);
 }
 
 static rg_rc search(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_index *ix, rg_str q,

@@ -214,15 +214,10 @@ static rg_rc index_text(rg_req *req, rg_resp *resp, rg_str text, const char *key
         idx->tokens = tokens; /* counted in the same pass */
     else
         rg_tokenize(text, count_token, &idx->tokens); /* keywords are not tokens of the chunk */
-    const rg_embed_model *m = ds->embedding_model && ds->embedding_model_provider
-                                  ? rg_embed_find(ds->embedding_model_provider, ds->embedding_model)
-                                  : rg_embed_default();
-    if (!m)
-        return rg_resp_fail(resp, req, RG_EPROVIDER,
-                            "Embedding model %s of provider %s is not available on this server.",
-                            ds->embedding_model, ds->embedding_model_provider);
+    const rg_embed_model *m;
+    RG_TRY(rg_api_embed_model(req, resp, ds, &m));
     float *v = rg_arena_alloc(req->arena, (size_t)m->dims * sizeof *v);
-    RG_TRY(m->embed(m, &text, 1, v));
+    RG_TRY(rg_api_embed(req, resp, m, text, v));
     idx->vector = v;
     idx->dims = m->dims;
     return RG_OK;

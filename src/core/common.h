@@ -48,6 +48,7 @@ typedef enum rg_rc {
     RG_EBUSY,         /* a bounded queue is full; try again later */
     RG_ECANCELED,     /* work stopped because its subject was paused or deleted */
     RG_ETIMEOUT,      /* an operation ran out of time */
+    RG_EUPSTREAM,     /* a model or remote service failed; its message says why */
     RG_RC_COUNT
 } rg_rc;
 

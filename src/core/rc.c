@@ -70,6 +70,8 @@ static const struct {
                   {503, "service_unavailable", "The server is busy. Please retry later."}},
     [RG_ECANCELED] = {"RG_ECANCELED", {409, "conflict", "The operation was canceled."}},
     [RG_ETIMEOUT] = {"RG_ETIMEOUT", {504, "timeout", "The operation timed out."}},
+    [RG_EUPSTREAM] = {"RG_EUPSTREAM",
+                      {400, "completion_request_error", "Completion request failed."}},
 };
 
 const rg_rc_info *rg_rc_wire(rg_rc rc)

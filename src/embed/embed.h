@@ -21,10 +21,24 @@ struct rg_embed_model {
     const char *label;    /* human-readable */
     int dims;
     int context_size; /* characters the model reads of one text */
+    /* What distinguishes this model's vectors from those of another model of
+     * the same provider and name (a file's digest, a service's URL), or NULL.
+     * Part of the embedding cache's key. */
+    const char *revision;
     /* Embeds n texts into out (n * dims floats, caller-owned), each row
-     * L2-normalised (an empty text gives the zero vector).  Thread-safe. */
-    rg_rc (*embed)(const rg_embed_model *m, const rg_str *texts, size_t n, float *out);
+     * L2-normalised (an empty text gives the zero vector).  Thread-safe.  On
+     * failure, err (RG_EMBED_ERR_MAX bytes, or NULL) holds one line a person
+     * can act on (a remote service's own message where there is one; never a
+     * credential); RG_EUPSTREAM means the model or its service failed. */
+    rg_rc (*embed)(const rg_embed_model *m, const rg_str *texts, size_t n, float *out, char *err);
 };
+
+/* Size of the buffer an embed() call writes its error line into. */
+#define RG_EMBED_ERR_MAX 320
+
+/* Writes a printf-style line into err (RG_EMBED_ERR_MAX bytes; NULL is fine)
+ * and returns rc: engines' one way to explain a failure. */
+rg_rc rg_embed_fail(char *err, rg_rc rc, const char *fmt, ...) RG_PRINTF(3, 4);
 
 /* All registered models (static storage); returns how many. */
 size_t rg_embed_models(const rg_embed_model *const **out);

@@ -222,7 +222,8 @@ static bool section_ok(uint64_t off, uint64_t len, uint64_t size, uint64_t align
     return off % align == 0 && off >= GL_HEADER && off <= size && len <= size - off;
 }
 
-static rg_rc embed_glove(const rg_embed_model *m, const rg_str *texts, size_t n, float *out);
+static rg_rc embed_glove(const rg_embed_model *m, const rg_str *texts, size_t n, float *out,
+                         char *err);
 
 /* Validates the mapped file into g; the message says what is wrong. */
 static rg_rc validate(rg_glove *g, char *err, size_t errlen)
@@ -531,10 +532,11 @@ static int text_sum(const rg_glove *g, const unsigned char *s, size_t n, size_t 
     return found + tok_flush(g, &t, acc);
 }
 
-static rg_rc embed_glove(const rg_embed_model *m, const rg_str *texts, size_t n, float *out)
+static rg_rc embed_glove(const rg_embed_model *m, const rg_str *texts, size_t n, float *out,
+                         char *err)
 {
     if (!m || (n && (!texts || !out)))
-        return RG_EINVAL;
+        return rg_embed_fail(err, RG_EINVAL, "no texts or no output to embed into");
     const rg_glove *g = (const rg_glove *)m;
     size_t dims = g->dims;
     for (size_t t = 0; t < n; t++)
@@ -544,7 +546,7 @@ static rg_rc embed_glove(const rg_embed_model *m, const rg_str *texts, size_t n,
         return RG_OK;
     double *acc = rg_try_malloc(dims * sizeof(double)); /* dims <= GL_MAX_DIMS */
     if (!acc)
-        return RG_ENOMEM;
+        return rg_embed_fail(err, RG_ENOMEM, "out of memory");
     for (size_t t = 0; t < n; t++) {
         memset(acc, 0, dims * sizeof(double));
         float *row = out + t * dims;

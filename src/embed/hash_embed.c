@@ -427,10 +427,10 @@ static double squared_norm(const double *v, size_t n)
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-rg_rc rg_hash_embed(const rg_embed_model *m, const rg_str *texts, size_t n, float *out)
+rg_rc rg_hash_embed(const rg_embed_model *m, const rg_str *texts, size_t n, float *out, char *err)
 {
     if (!m || m->dims <= 0 || m->context_size <= 0 || (n && (!texts || !out)))
-        return RG_EINVAL;
+        return rg_embed_fail(err, RG_EINVAL, "no texts or no output to embed into");
     size_t dims = (size_t)m->dims, limit = (size_t)m->context_size, cap_max = 0;
     for (size_t t = 0; t < n; t++) {
         if (!texts[t].p && texts[t].n)
@@ -452,7 +452,7 @@ rg_rc rg_hash_embed(const rg_embed_model *m, const rg_str *texts, size_t n, floa
         rg_free(tab);
         rg_free(used);
         rg_free(acc);
-        return RG_ENOMEM;
+        return rg_embed_fail(err, RG_ENOMEM, "out of memory");
     }
     memset(tab, 0, cap_max * sizeof(slot));
     for (size_t t = 0; t < n; t++) {

@@ -22,6 +22,7 @@ extern const rg_embed_model rg_hash_embed_model;
  * texts are borrowed, valid UTF-8 expected (malformed bytes are skipped, never
  * read past).  RG_EINVAL on bad arguments, RG_ENOMEM when scratch memory cannot
  * be had.  Thread-safe: all state lives on the stack or in per-call scratch. */
-RG_WUR rg_rc rg_hash_embed(const rg_embed_model *m, const rg_str *texts, size_t n, float *out);
+RG_WUR rg_rc rg_hash_embed(const rg_embed_model *m, const rg_str *texts, size_t n, float *out,
+                           char *err);
 
 #endif

@@ -17,7 +17,9 @@
 #include "embed/hash_embed.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 static const rg_embed_model *models[RG_EMBED_MAX_MODELS] = {
@@ -79,5 +81,16 @@ rg_rc rg_embed_register(const rg_embed_model *m)
         atomic_store_explicit(&n_models, n + 1, memory_order_release);
     }
     pthread_mutex_unlock(&register_lock);
+    return rc;
+}
+
+rg_rc rg_embed_fail(char *err, rg_rc rc, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, RG_EMBED_ERR_MAX, fmt, ap);
+        va_end(ap);
+    }
     return rc;
 }

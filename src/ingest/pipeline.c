@@ -220,6 +220,15 @@ static bool is_hierarchical(const rg_document *d)
     return d->doc_form && strcmp(d->doc_form, "hierarchical_model") == 0;
 }
 
+/* Ends the job in error with the model's own explanation of a failed embed(). */
+static rg_rc embed_failed(job_ctx *j, const rg_embed_model *m, rg_rc rc, const char *err)
+{
+    char why[RG_EMBED_ERR_MAX + 128];
+    snprintf(why, sizeof why, "embedding model %s/%s failed: %s", m->provider, m->name,
+             *err ? err : rg_rc_wire(rc)->message);
+    return fail(j, why);
+}
+
 /* Parent-child documents are searched by their child chunks (Dify 7.5): the
  * children of a parent get their own terms and vectors, stored with it. */
 static rg_rc index_children(job_ctx *j, rg_arena *a, const rg_embed_model *m,
@@ -239,7 +248,10 @@ static rg_rc index_children(job_ctx *j, rg_arena *a, const rg_embed_model *m,
     }
     if (m) {
         float *v = rg_arena_alloc(a, n * (size_t)m->dims * sizeof *v);
-        RG_TRY(m->embed(m, texts, n, v));
+        char err[RG_EMBED_ERR_MAX] = "";
+        rg_rc rc = m->embed(m, texts, n, v, err);
+        if (rc != RG_OK)
+            return embed_failed(j, m, rc, err);
         for (size_t i = 0; i < n; i++) {
             ci[i].vector = v + i * (size_t)m->dims;
             ci[i].dims = m->dims;
@@ -269,13 +281,11 @@ static rg_rc index_batch(job_ctx *j, const rg_embed_model *m, size_t batch, bool
         for (size_t i = 0; i < n; i++)
             texts[i] = rg_str_c(segs[i].content);
         vecs = rg_arena_alloc(a, n * (size_t)m->dims * sizeof *vecs);
-        rc = m->embed(m, texts, n, vecs);
+        char err[RG_EMBED_ERR_MAX] = "";
+        rc = m->embed(m, texts, n, vecs, err);
         if (rc != RG_OK) {
-            char why[256];
-            snprintf(why, sizeof why, "embedding model %s/%s failed (%s)", m->provider, m->name,
-                     rg_rc_wire(rc)->message);
             rg_arena_free(a);
-            return fail(j, why);
+            return embed_failed(j, m, rc, err);
         }
     }
     for (size_t i = 0; i < n && rc == RG_OK; i++) {
@@ -294,7 +304,7 @@ static rg_rc index_batch(job_ctx *j, const rg_embed_model *m, size_t batch, bool
     }
     if (rc != RG_OK) {
         rg_arena_free(a);
-        return rc == RG_EINVAL ? fail(j, "the child chunks could not be embedded") : rc;
+        return rc;
     }
     rc = rg_store_job_indexed(j->s, j->job, items, n);
     rg_arena_free(a);

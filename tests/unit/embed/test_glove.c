@@ -165,7 +165,7 @@ static void embed1(const rg_glove *g, const char *text, float *out)
 {
     const rg_embed_model *m = rg_glove_model(g);
     rg_str t = rg_str_c(text);
-    CHECK(m->embed(m, &t, 1, out) == RG_OK);
+    CHECK(m->embed(m, &t, 1, out, NULL) == RG_OK);
 }
 
 static double norm(const float *v, int n)
@@ -250,9 +250,9 @@ TEST(glove_empty_oov_numbers_punctuation)
     CHECK(memcmp(a, c, sizeof a) == 0);
     /* an empty batch, and a NULL text with bytes, are handled */
     const rg_embed_model *m = rg_glove_model(g);
-    CHECK(m->embed(m, NULL, 0, NULL) == RG_OK);
+    CHECK(m->embed(m, NULL, 0, NULL, NULL) == RG_OK);
     rg_str bad = {NULL, 3};
-    CHECK(m->embed(m, &bad, 1, a) == RG_EINVAL);
+    CHECK(m->embed(m, &bad, 1, a, NULL) == RG_EINVAL);
     rg_glove_close(g);
 }
 
@@ -396,7 +396,7 @@ TEST(glove_real_table_paraphrase)
                    rg_str_c("The stock market fell sharply on inflation fears"),
                    rg_str_c("She baked a chocolate cake for the birthday party")};
     float *v = rg_xcalloc(4 * 100, sizeof(float));
-    CHECK(m->embed(m, t, 4, v) == RG_OK);
+    CHECK(m->embed(m, t, 4, v, NULL) == RG_OK);
     double same = cosine(v, v + 100, 100), other1 = cosine(v, v + 200, 100),
            other2 = cosine(v, v + 300, 100);
     CHECK(same > other1 && same > other2);

@@ -21,7 +21,7 @@
 static rg_rc embed1(const char *z, float *v)
 {
     rg_str s = rg_str_c(z);
-    return rg_hash_embed_model.embed(&rg_hash_embed_model, &s, 1, v);
+    return rg_hash_embed_model.embed(&rg_hash_embed_model, &s, 1, v, NULL);
 }
 
 static double dot(const float *a, const float *b)
@@ -103,7 +103,7 @@ TEST(hash_embed_batch_equals_single)
     for (int i = 0; i < N; i++)
         s[i] = rg_str_c(z[i]);
     float *batch = rg_xmalloc(sizeof(float) * DIMS * N);
-    CHECK(rg_hash_embed_model.embed(&rg_hash_embed_model, s, N, batch) == RG_OK);
+    CHECK(rg_hash_embed_model.embed(&rg_hash_embed_model, s, N, batch, NULL) == RG_OK);
     for (int i = 0; i < N; i++) {
         float one[DIMS];
         CHECK(embed1(z[i], one) == RG_OK);
@@ -118,7 +118,7 @@ TEST(hash_embed_empty_gives_zero_vector)
     for (int i = 0; i < DIMS; i++)
         v[i] = 1.0f;
     rg_str empty = RG_STR_NULL;
-    CHECK(rg_hash_embed_model.embed(&rg_hash_embed_model, &empty, 1, v) == RG_OK);
+    CHECK(rg_hash_embed_model.embed(&rg_hash_embed_model, &empty, 1, v, NULL) == RG_OK);
     CHECK(all_zero(v));
     /* Only separators and ignorables: no features either. */
     CHECK(embed1("  \t\n.,;!? -- \xE3\x80\x80\xE3\x80\x82 \xC2\xA0 \xE2\x80\x8D\xEF\xBB\xBF", v) ==
@@ -130,12 +130,12 @@ TEST(hash_embed_bad_arguments)
 {
     float v[DIMS];
     rg_str s = RG_STR("x");
-    CHECK(rg_hash_embed_model.embed(&rg_hash_embed_model, NULL, 0, NULL) == RG_OK);
-    CHECK(rg_hash_embed_model.embed(&rg_hash_embed_model, &s, 1, NULL) == RG_EINVAL);
-    CHECK(rg_hash_embed_model.embed(&rg_hash_embed_model, NULL, 1, v) == RG_EINVAL);
+    CHECK(rg_hash_embed_model.embed(&rg_hash_embed_model, NULL, 0, NULL, NULL) == RG_OK);
+    CHECK(rg_hash_embed_model.embed(&rg_hash_embed_model, &s, 1, NULL, NULL) == RG_EINVAL);
+    CHECK(rg_hash_embed_model.embed(&rg_hash_embed_model, NULL, 1, v, NULL) == RG_EINVAL);
     rg_str bad = {NULL, 3};
-    CHECK(rg_hash_embed_model.embed(&rg_hash_embed_model, &bad, 1, v) == RG_EINVAL);
-    CHECK(rg_hash_embed(NULL, &s, 1, v) == RG_EINVAL);
+    CHECK(rg_hash_embed_model.embed(&rg_hash_embed_model, &bad, 1, v, NULL) == RG_EINVAL);
+    CHECK(rg_hash_embed(NULL, &s, 1, v, NULL) == RG_EINVAL);
 }
 
 TEST(hash_embed_folds_case_width_and_punctuation)
@@ -217,7 +217,7 @@ TEST(hash_embed_truncates_at_context_size)
     memcpy(exact, buf, n);
     rg_str s[3] = {{exact, n}, {exact, cut}, {exact, cut_less}};
     float v[3 * DIMS];
-    CHECK(rg_hash_embed_model.embed(&rg_hash_embed_model, s, 3, v) == RG_OK);
+    CHECK(rg_hash_embed_model.embed(&rg_hash_embed_model, s, 3, v, NULL) == RG_OK);
     CHECK(memcmp(v, v + DIMS, sizeof(float) * DIMS) == 0);
     CHECK(fabs(sqrt(dot(v, v)) - 1.0) < 1e-5);
     /* the cut is exact: one code point less makes a difference */
@@ -228,7 +228,7 @@ TEST(hash_embed_truncates_at_context_size)
     char *tail = rg_xmalloc(4);
     memcpy(tail, "ab\xE5\x85", 4); /* "ab" + 2 of the 3 bytes of 光 */
     rg_str t = {tail, 4};
-    CHECK(rg_hash_embed_model.embed(&rg_hash_embed_model, &t, 1, v) == RG_OK);
+    CHECK(rg_hash_embed_model.embed(&rg_hash_embed_model, &t, 1, v, NULL) == RG_OK);
     rg_free(tail);
     rg_free(exact);
     rg_free(buf);
@@ -323,8 +323,8 @@ static int registry_register_child(void)
     if (m) {
         float v[64], w[64];
         rg_str s[2] = {RG_STR("sixteen chars ok and then more"), RG_STR("sixteen chars ok")};
-        CHILD_CHECK(m->embed(m, s, 1, v) == RG_OK);
-        CHILD_CHECK(m->embed(m, s + 1, 1, w) == RG_OK);
+        CHILD_CHECK(m->embed(m, s, 1, v, NULL) == RG_OK);
+        CHILD_CHECK(m->embed(m, s + 1, 1, w, NULL) == RG_OK);
         CHILD_CHECK(memcmp(v, w, sizeof v) == 0); /* its own context_size applies */
     }
 
@@ -375,7 +375,7 @@ static void *mt_worker(void *arg)
     for (int i = 0; i < MT_N; i++)
         s[i] = rg_str_c(mt_texts[i]);
     for (int r = 0; r < N_ROUNDS; r++)
-        if (rg_hash_embed_model.embed(&rg_hash_embed_model, s, MT_N, out) != RG_OK)
+        if (rg_hash_embed_model.embed(&rg_hash_embed_model, s, MT_N, out, NULL) != RG_OK)
             return arg;
     return NULL;
 }
