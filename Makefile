@@ -8,7 +8,7 @@
 #   make bench-http wrk: ragd vs nginx serving the same bytes
 
 CC      ?= gcc
-PKGS    := libmicrohttpd jansson sqlite3 libsodium libxml-2.0 libzip icu-uc icu-i18n
+PKGS    := libmicrohttpd jansson sqlite3 libsodium libxml-2.0 libzip icu-uc icu-i18n openblas libcurl
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -MMD -MP
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -1,5 +1,8 @@
 /*
- * main.c - the ragd command line: serve, and key create/list/revoke.
+ * main.c - the ragd command line: serve, key create/list/revoke, and embed
+ * (one JSON array of floats per line of standard input, with any configured
+ * model: for checking a model from the shell, and for the tests that compare
+ * an engine with a reference implementation).
  *
  * Start-up order: config (defaults, environment, flags) -> logging -> random
  * source -> GloVe table (optional) -> store -> first-start key -> HTTP.
@@ -8,11 +11,13 @@
  * closes the store and exits 0.
  */
 #include "api/api.h"
+#include "core/alloc.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/ids.h"
 #include "core/log.h"
-#include "embed/glove.h"
+#include "embed/embed.h"
+#include "embed/engines.h"
 #include "http/http.h"
 #include "index/index.h"
 #include "store/store.h"
@@ -38,6 +43,7 @@ static void usage(FILE *out)
             "  ragd key create [--data DIR] [--tenant NAME] [--dataset ID]\n"
             "  ragd key list [--data DIR]\n"
             "  ragd key revoke KEY [--data DIR]\n"
+            "  ragd embed [--model PROVIDER/NAME] [options] < lines\n"
             "  ragd --help | --version\n\n"
             "settings (flag, environment variable, meaning, default):\n",
             RAGD_VERSION);
@@ -47,7 +53,7 @@ static void usage(FILE *out)
 }
 
 typedef struct {
-    const char *tenant, *dataset, *positional;
+    const char *tenant, *dataset, *model, *positional;
 } cli_extra;
 
 /* Parses flags after the command; settings go to c, the rest to x. */
@@ -89,6 +95,8 @@ static int parse_flags(int argc, char **argv, int i, rg_config *c, cli_extra *x)
             x->tenant = val;
         else if (strcmp(flag, "--dataset") == 0)
             x->dataset = val;
+        else if (strcmp(flag, "--model") == 0)
+            x->model = val;
         else {
             rg_rc rc = rg_config_set_flag(c, flag, val, err, sizeof err);
             if (rc == RG_ENOTFOUND) {
@@ -212,11 +220,24 @@ static void print_first_key(const rg_config *c, const char *key)
     fflush(stdout);
 }
 
+/* Starts the configured embedding engines; 0, or 2 with the reason printed. */
+static int start_embedders(const rg_config *c)
+{
+    char err[512];
+    if (rg_embed_start(c, err, sizeof err) != RG_OK) {
+        fprintf(stderr, "ragd: %s\n", err);
+        return 2;
+    }
+    return 0;
+}
+
 static int serve(const rg_config *c)
 {
-    rg_glove_start(); /* optional: logs and carries on without the table */
+    int r = start_embedders(c);
+    if (r)
+        return r;
     rg_store *s;
-    int r = open_store(c, &s);
+    r = open_store(c, &s);
     if (r)
         return r;
     int64_t nkeys = 0;
@@ -293,6 +314,86 @@ static int serve(const rg_config *c)
     return 0;
 }
 
+#define EMBED_LINE_MAX  (1 << 20)
+#define EMBED_CLI_BATCH 64
+
+/* Embeds lines[0..n) with m and prints one JSON array per line. */
+static int embed_print(const rg_embed_model *m, char **lines, size_t n)
+{
+    rg_str texts[EMBED_CLI_BATCH];
+    for (size_t i = 0; i < n; i++)
+        texts[i] = rg_str_c(lines[i]);
+    float *v = rg_try_malloc(n * (size_t)m->dims * sizeof *v);
+    char err[RG_EMBED_ERR_MAX] = "";
+    rg_rc rc = v ? m->embed(m, texts, n, v, err) : RG_ENOMEM;
+    if (rc != RG_OK) {
+        fprintf(stderr, "ragd: %s/%s: %s\n", m->provider, m->name,
+                *err ? err : rg_rc_wire(rc)->message);
+        rg_free(v);
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        putchar('[');
+        for (int d = 0; d < m->dims; d++)
+            printf(d ? ",%.9g" : "%.9g", (double)v[i * (size_t)m->dims + (size_t)d]);
+        puts("]");
+    }
+    rg_free(v);
+    return 0;
+}
+
+/* ragd embed: the model named by --model (PROVIDER/NAME; default: the server's
+ * default model), configured as `serve` would be. */
+static int cmd_embed(int argc, char **argv)
+{
+    rg_config c;
+    cli_extra x = {0};
+    rg_config_defaults(&c);
+    int r = parse_flags(argc, argv, 2, &c, &x);
+    if (r || (r = start_embedders(&c)))
+        return r;
+    const rg_embed_model *m = rg_embed_default();
+    if (x.model) {
+        const char *slash = strchr(x.model, '/');
+        char prov[128];
+        if (slash && (size_t)(slash - x.model) < sizeof prov) {
+            snprintf(prov, sizeof prov, "%.*s", (int)(slash - x.model), x.model);
+            m = rg_embed_find(prov, slash + 1);
+        } else
+            m = NULL;
+        if (!m) {
+            fprintf(stderr, "ragd: no model '%s' (PROVIDER/NAME, as the models API lists)\n",
+                    x.model);
+            return 2;
+        }
+    }
+    char *lines[EMBED_CLI_BATCH];
+    size_t n = 0;
+    char *line = rg_xmalloc(EMBED_LINE_MAX + 2);
+    while (r == 0 && fgets(line, EMBED_LINE_MAX + 2, stdin)) {
+        size_t len = strlen(line);
+        if (len && line[len - 1] == '\n')
+            line[--len] = '\0';
+        else if (len > EMBED_LINE_MAX) {
+            fprintf(stderr, "ragd: a line longer than %d bytes\n", EMBED_LINE_MAX);
+            r = 1;
+            break;
+        }
+        lines[n++] = rg_xstrdup(line);
+        if (n == EMBED_CLI_BATCH) {
+            r = embed_print(m, lines, n);
+            while (n)
+                rg_free(lines[--n]);
+        }
+    }
+    if (r == 0 && n)
+        r = embed_print(m, lines, n);
+    while (n)
+        rg_free(lines[--n]);
+    rg_free(line);
+    return r;
+}
+
 int main(int argc, char **argv)
 {
     if (rg_ids_init() != RG_OK) {
@@ -309,6 +410,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "key") == 0)
         return cmd_key(argc, argv);
+    if (strcmp(argv[1], "embed") == 0)
+        return cmd_embed(argc, argv);
     if (strcmp(argv[1], "serve") == 0) {
         rg_config c;
         cli_extra x = {0};

@@ -57,6 +57,27 @@ static const setting settings[] = {
     {"--batch-delay-ms", "RAGD_BATCH_DELAY_MS", SET_INT, F(batch_delay_ms), 0, 3600000, "0",
      "pause before each indexing batch (throttles a busy machine; tests use it to watch "
      "indexing mid-way)"},
+    {"--embed-gguf", "RAGD_EMBED_GGUF", SET_STR, F(embed_gguf), 0, 0, "",
+     "GGUF BERT embedding models (comma-separated paths); each is a model of provider ragd "
+     "named after its file"},
+    {"--embed-threads", "RAGD_EMBED_THREADS", SET_INT, F(embed_threads), 0, 256, "0",
+     "threads of one transformer forward pass (0 = one per core)"},
+    {"--embed-openai-url", "RAGD_EMBED_OPENAI_URL", SET_STR, F(openai_url), 0, 0, "",
+     "OpenAI-compatible embeddings service, base URL ending in /v1 (provider "
+     "openai_api_compatible)"},
+    {"--embed-openai-key", "RAGD_EMBED_OPENAI_KEY", SET_STR, F(openai_key), 0, 0, "",
+     "Bearer key of that service (prefer the variable: flags show in ps); never logged"},
+    {"--embed-openai-models", "RAGD_EMBED_OPENAI_MODELS", SET_STR, F(openai_models), 0, 0, "",
+     "its models, comma-separated, each NAME or NAME:DIMENSIONS"},
+    {"--embed-openai-batch", "RAGD_EMBED_OPENAI_BATCH", SET_INT, F(openai_batch), 1, 2048, "32",
+     "texts per embeddings request"},
+    {"--embed-openai-inflight", "RAGD_EMBED_OPENAI_INFLIGHT", SET_INT, F(openai_inflight), 1, 256,
+     "4", "embeddings requests in flight at once, whole process"},
+    {"--embed-openai-timeout", "RAGD_EMBED_OPENAI_TIMEOUT", SET_INT, F(openai_timeout_s), 1, 3600,
+     "60", "seconds one embeddings request may take"},
+    {"--embed-openai-retries", "RAGD_EMBED_OPENAI_RETRIES", SET_INT, F(openai_retries), 0, 20, "5",
+     "retries of a request answered 429 or 5xx or timed out (exponential backoff with jitter, "
+     "Retry-After honoured)"},
     {"--log-level", "RAGD_LOG_LEVEL", SET_STR, F(log_level), 0, 0, "info",
      "debug, info, warn or error"},
 };

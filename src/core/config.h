@@ -29,10 +29,17 @@ typedef struct rg_config {
     int64_t shutdown_grace_s;
     int64_t page_limit_max; /* rows one list page may return */
     int64_t stall_timeout_s;
-    int64_t index_batch; /* segments indexed per transaction */
-    int64_t batch_delay_ms;
-    /* pause before each indexing batch */ /* watchdog: seconds without progress before a
-                                              document fails */
+    int64_t index_batch;      /* segments indexed per transaction */
+    int64_t batch_delay_ms;   /* pause before each indexing batch */
+    char embed_gguf[4096];    /* GGUF BERT files, comma-separated */
+    int64_t embed_threads;    /* threads of one transformer forward pass */
+    char openai_url[512];     /* OpenAI-compatible embeddings service, ending in /v1 */
+    char openai_key[512];     /* its Bearer key (never logged) */
+    char openai_models[1024]; /* name[:dims],... */
+    int64_t openai_batch;     /* texts per request */
+    int64_t openai_inflight;  /* requests in flight, whole process */
+    int64_t openai_timeout_s;
+    int64_t openai_retries;
     char log_level[16];
 } rg_config;
 
