@@ -127,7 +127,13 @@ rg_rc rg_store_dataset_list(rg_store *s, rg_arena *arena, const rg_dataset_query
 rg_rc rg_store_dataset_update(rg_store *s, const rg_dataset *d)
 {
     RG_ASSERT(d);
-    return s->ops->dataset_update(s, d);
+    return s->ops->dataset_update(s, d, false);
+}
+
+rg_rc rg_store_dataset_update_reindex(rg_store *s, const rg_dataset *d)
+{
+    RG_ASSERT(d);
+    return s->ops->dataset_update(s, d, true);
 }
 
 rg_rc rg_store_dataset_delete(rg_store *s, const char *tenant_id, const char *id)

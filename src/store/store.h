@@ -78,6 +78,14 @@ RG_WUR rg_rc rg_store_dataset_list(rg_store *s, rg_arena *arena, const rg_datase
 /* Replaces the stored fields of d (matched by tenant and id); counters are
  * not written.  RG_ENAMEDUP on a name clash, RG_ENOTFOUND if absent. */
 RG_WUR rg_rc rg_store_dataset_update(rg_store *s, const rg_dataset *d);
+/* rg_store_dataset_update, and in the same transaction every document of the
+ * dataset takes the dataset's indexing technique and embedding model and is
+ * indexed again through the normal pipeline (for a changed model or
+ * technique): documents that were completed or on their way go back to
+ * status indexing (their chunks kept, re-embedded; completed_segments from 0;
+ * not searchable until done), those in progress restart with a new job; a
+ * paused or failed document takes the new model when resumed or retried. */
+RG_WUR rg_rc rg_store_dataset_update_reindex(rg_store *s, const rg_dataset *d);
 /* Deletes the dataset and everything it owns.  RG_ENOTFOUND if absent. */
 RG_WUR rg_rc rg_store_dataset_delete(rg_store *s, const char *tenant_id, const char *id);
 

@@ -54,7 +54,7 @@ struct rg_store_ops {
     rg_rc (*dataset_list)(rg_store *s, rg_arena *arena, const rg_dataset_query *q,
                           rg_dataset **items, size_t *n, int64_t *total);
     /* Rewrites the mutable fields of a dataset; RG_ENAMEDUP, RG_ENOTFOUND. */
-    rg_rc (*dataset_update)(rg_store *s, const rg_dataset *d);
+    rg_rc (*dataset_update)(rg_store *s, const rg_dataset *d, bool reindex);
     /* Deletes a dataset and what it owns (documents and their files included);
      * RG_ENOTFOUND if absent. */
     rg_rc (*dataset_delete)(rg_store *s, const char *tenant_id, const char *id);

@@ -225,6 +225,9 @@ RG_WUR rg_rc rg_sqlite_row_segment(rg_sqlite_conn *c, rg_arena *a, sqlite3_stmt 
 /* Queues a new job for a document, replacing its earlier jobs: a running one
  * is cancelled and the document's job token cleared, so its worker's next
  * write gets RG_ECANCELED. */
+/* Inside a write transaction: rg_store_dataset_update_reindex's part. */
+RG_WUR rg_rc rg_sqlite_dataset_reindex(rg_sqlite_conn *w, const char *tenant_id,
+                                       const char *dataset_id);
 RG_WUR rg_rc rg_sqlite_job_queue(rg_sqlite_conn *w, const char *tenant_id, const char *dataset_id,
                                  const char *document_id, int64_t now);
 

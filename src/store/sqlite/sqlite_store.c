@@ -603,7 +603,7 @@ static rg_rc sqlite_dataset_list(rg_store *base, rg_arena *arena, const rg_datas
     return RG_OK;
 }
 
-static rg_rc sqlite_dataset_update(rg_store *base, const rg_dataset *d)
+static rg_rc sqlite_dataset_update(rg_store *base, const rg_dataset *d, bool reindex)
 {
     sqlite_store *s = from_base(base);
     rg_sqlite_conn *w;
@@ -620,6 +620,8 @@ static rg_rc sqlite_dataset_update(rg_store *base, const rg_dataset *d)
             rc = RG_ENOTFOUND;
     }
     rg_sqlite_stmt_done(w, st);
+    if (rc == RG_OK && reindex)
+        rc = rg_sqlite_dataset_reindex(w, d->tenant_id, d->id);
     return write_end(s, rc);
 }
 
