@@ -543,6 +543,20 @@ rg_rc rg_store_segment_update(rg_store *s, const char *tenant_id, const rg_segme
     return s->ops->segment_update(s, tenant_id, seg, idx);
 }
 
+rg_rc rg_store_segment_update_children(rg_store *s, const char *tenant_id, const rg_segment *seg,
+                                       const rg_segment_index *idx, const rg_child_chunk *kids,
+                                       const rg_segment_index *kid_idx, size_t n)
+{
+    RG_ASSERT(tenant_id && seg && (n == 0 || kids));
+    if (!segment_ok(seg) || !seg->document_id[0] || !index_ok(idx))
+        return RG_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!kids[i].id[0] || !kids[i].content || strcmp(kids[i].segment_id, seg->id) != 0 ||
+            (kid_idx && !index_ok(&kid_idx[i])))
+            return RG_EINVAL;
+    return s->ops->segment_update_children(s, tenant_id, seg, idx, kids, kid_idx, n);
+}
+
 rg_rc rg_store_segment_delete(rg_store *s, const char *tenant_id, const char *document_id,
                               const char *segment_id)
 {

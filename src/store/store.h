@@ -317,6 +317,13 @@ RG_WUR rg_rc rg_store_segment_delete(rg_store *s, const char *tenant_id, const c
  * index data (vector/terms of the child; may be NULL).  Position written back. */
 RG_WUR rg_rc rg_store_child_chunk_add(rg_store *s, const char *tenant_id, rg_child_chunk *c,
                                       const rg_segment_index *idx);
+/* rg_store_segment_update, and in the same transaction the segment's child
+ * chunks are replaced by kids[0..n) (positions and type as given; their
+ * index data kid_idx[i], nullable) - regenerate_child_chunks. */
+RG_WUR rg_rc rg_store_segment_update_children(rg_store *s, const char *tenant_id,
+                                              const rg_segment *seg, const rg_segment_index *idx,
+                                              const rg_child_chunk *kids,
+                                              const rg_segment_index *kid_idx, size_t n);
 /* Rewrites a child chunk's content, word_count, type, updated_at and index data. */
 RG_WUR rg_rc rg_store_child_chunk_update(rg_store *s, const char *tenant_id,
                                          const rg_child_chunk *c, const rg_segment_index *idx);

@@ -134,6 +134,9 @@ struct rg_store_ops {
                             const char *segment_id);
     rg_rc (*child_chunk_add)(rg_store *s, const char *tenant_id, rg_child_chunk *c,
                              const rg_segment_index *idx);
+    rg_rc (*segment_update_children)(rg_store *s, const char *tenant_id, const rg_segment *seg,
+                                     const rg_segment_index *idx, const rg_child_chunk *kids,
+                                     const rg_segment_index *kid_idx, size_t n);
     rg_rc (*child_chunk_update)(rg_store *s, const char *tenant_id, const rg_child_chunk *c,
                                 const rg_segment_index *idx);
     rg_rc (*child_chunk_delete)(rg_store *s, const char *tenant_id, const char *segment_id,

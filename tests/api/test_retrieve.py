@@ -9,7 +9,7 @@ import re
 import threading
 import uuid
 
-from harness import check, eq, expect_error, retrieval_model as rm, skip
+from harness import check, eq, expect_error, retrieval_model as rm
 
 # These tests are written against the language-agnostic hash embedder (Chinese documents,
 # keyword-like queries), so their server keeps it as the default even when the GloVe table
@@ -613,12 +613,20 @@ def test_parent_update(srv):
         "segment": {"content": new, "regenerate_child_chunks": True}})
     if not eq(st, 200, f"update with regenerate_child_chunks ({raw[:200]!r})"):
         return
-    kids = sorted(c["content"] for c in children_of(srv, ds, doc, volcano["id"]).values())
-    if kids == old_kids:
-        skip("regenerate_child_chunks is not implemented yet (docs/COMPAT.md, route 21)")
+    got = children_of(srv, ds, doc, volcano["id"])
+    kids = sorted(c["content"] for c in got.values())
     eq(kids, sorted(new.split("\n")), "regenerate_child_chunks: children of the new content")
+    eq(sorted(c.get("type") for c in got.values()), ["automatic", "automatic"],
+       "regenerated children are automatic")
+    eq(sorted(c.get("position") for c in got.values()), [1, 2], "regenerated positions")
     check(volcano["id"] not in seg_ids(search(srv, ds, "magma chambers")),
           "after regenerate_child_chunks the parent is still found by its old words")
+    for m in METHODS_HQ:
+        recs = search(srv, ds, "icebergs calve", m)
+        hit = next((r for r in recs if r["segment"]["id"] == volcano["id"]), None)
+        if check(hit, f"{m}: the parent is found through its regenerated child"):
+            check(any(k["content"].startswith("Icebergs") for k in hit["child_chunks"]),
+                  f"{m}: the matched regenerated child is returned: {hit['child_chunks']}")
 
 
 # ---- the external knowledge API ----------------------------------------------------------

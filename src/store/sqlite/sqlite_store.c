@@ -752,6 +752,7 @@ static const rg_store_ops sqlite_ops = {
     .segment_delete = rg_sqlite_segment_delete,
     .child_chunk_add = rg_sqlite_child_chunk_add,
     .child_chunk_update = rg_sqlite_child_chunk_update,
+    .segment_update_children = rg_sqlite_segment_update_children,
     .child_chunk_delete = rg_sqlite_child_chunk_delete,
     .tag_insert = rg_sqlite_tag_insert,
     .tag_list = rg_sqlite_tag_list,
