@@ -140,11 +140,6 @@ static rg_rc effective_model(rg_req *req, rg_resp *resp, const rg_dataset *ds, q
     return o->m == M_HYBRID ? read_weights(req, resp, model, o) : RG_OK;
 }
 
-static int cmp_str(const void *x, const void *y)
-{
-    return strcmp(*(const char *const *)x, *(const char *const *)y);
-}
-
 /* Metadata filtering (Dify 8.3): compiles o->filter against the dataset's
  * fields and, when it has conditions, fills o->allowed with the documents of
  * the dataset whose metadata satisfy them.  RG_EINVAL with *why (arena) for a
@@ -166,18 +161,7 @@ static rg_rc allowed_documents(rg_req *req, const rg_key *key, const rg_dataset 
     for (size_t i = 0; i < n; i++)
         if (rg_meta_filter_match(f, &docs[i]))
             o->allowed[o->n_allowed++] = docs[i].id;
-    qsort(o->allowed, o->n_allowed, sizeof *o->allowed, cmp_str);
     return RG_OK;
-}
-
-/* Keeps the hits of allowed documents, in order; returns how many. */
-static size_t keep_allowed(const query_opts *o, rg_hit *hits, size_t n)
-{
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++)
-        if (bsearch(&hits[i].document_id, o->allowed, o->n_allowed, sizeof *o->allowed, cmp_str))
-            hits[kept++] = hits[i];
-    return kept;
 }
 
 /* ---- search and fusion -------------------------------------------------------- */
@@ -292,7 +276,7 @@ static rg_rc embed_query(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_st
 static rg_rc search(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_index *ix, rg_str q,
                     const query_opts *o, record **out, size_t *n_out)
 {
-    const size_t want = (size_t)o->top_k * RETRIEVE_CANDIDATES, size = rg_index_size(ix);
+    const size_t want = (size_t)o->top_k * RETRIEVE_CANDIDATES;
     *n_out = 0;
     if (o->filtered && o->n_allowed == 0)
         return RG_OK;
@@ -302,24 +286,17 @@ static rg_rc search(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_index *
     if (o->m == M_SEMANTIC || o->m == M_HYBRID)
         RG_TRY(embed_query(req, resp, ds, q, &vec, &dims));
     int64_t t1 = rg_mono_us();
-    /* With a filter, hits of other documents are dropped; the candidate depth
-     * grows (4x a round, up to every unit) until each list keeps want hits or
-     * has no more, so a filter matching few documents still finds its top_k. */
-    rg_hit *vh, *th;
+    /* a metadata filter is applied inside both searches (index.h) */
+    rg_index_filter *filter = NULL;
+    if (o->filtered)
+        RG_TRY(rg_index_filter_documents(ix, req->arena, o->allowed, o->n_allowed, &filter));
+    rg_hit *vh = rg_arena_calloc(req->arena, want, sizeof *vh);
+    rg_hit *th = rg_arena_calloc(req->arena, want, sizeof *th);
     size_t nv = 0, nt = 0;
-    for (size_t k = want;; k = k * 4 < size ? k * 4 : size) {
-        vh = rg_arena_calloc(req->arena, k, sizeof *vh);
-        th = rg_arena_calloc(req->arena, k, sizeof *th);
-        size_t rv = 0, rt = 0; /* raw counts: fewer than k means the list is exhausted */
-        if (vec)
-            RG_TRY(rg_index_search_vector(ix, vec, dims, k, vh, &rv));
-        if (o->m != M_SEMANTIC)
-            RG_TRY(rg_index_search_text(ix, q, k, th, &rt));
-        nv = o->filtered ? keep_allowed(o, vh, rv) : rv;
-        nt = o->filtered ? keep_allowed(o, th, rt) : rt;
-        if (!o->filtered || k >= size || ((nv >= want || rv < k) && (nt >= want || rt < k)))
-            break;
-    }
+    if (vec)
+        RG_TRY(rg_index_search_vector(ix, vec, dims, want, filter, vh, &nv));
+    if (o->m != M_SEMANTIC)
+        RG_TRY(rg_index_search_text(ix, q, want, filter, th, &nt));
     size_t cap = nv + nt + 1;
     record *recs = rg_arena_calloc(req->arena, cap, sizeof *recs);
     double *us = rg_arena_calloc(req->arena, cap, sizeof *us);

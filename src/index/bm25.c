@@ -454,6 +454,8 @@ static void search_maxscore(maxscore_scratch *s, size_t m, double scale, rg_inde
                 uint32_t x = (uint32_t)(word * 64 + (size_t)__builtin_ctzll(b));
                 b &= b - 1;
                 uint32_t u = lo + x;
+                if (!rg_index__allowed(top, u))
+                    continue;
                 int64_t score = s->acc[x];
                 bool full = rg_index__topk_full(top);
                 if (full && score + rest <= theta)

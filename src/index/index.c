@@ -151,11 +151,39 @@ rg_rc rg_index__builder_add(const rg_index_row *row, void *builder)
 
 static void snapshot_free(rg_index *ix)
 {
+    rg_free(ix->docs);
     rg_free(ix->units);
     rg_free(ix->ids);
     rg_index__text_free(&ix->text);
     rg_index__vectors_free(&ix->vec);
     rg_free(ix);
+}
+
+/* qsort_r (glibc's, _GNU_SOURCE) order of document ranges: id, then unit. */
+static int docrange_by_id(const void *x, const void *y, void *pool)
+{
+    const rg_index__docrange *a = x, *b = y;
+    const char *ids = pool;
+    int c = strcmp(ids + a->doc, ids + b->doc);
+    return c ? c : (a->first > b->first) - (a->first < b->first);
+}
+
+/* The document ranges of the snapshot's units, sorted by document id. */
+static rg_rc doc_ranges(rg_index *ix)
+{
+    size_t n = 0;
+    for (size_t u = 0; u < ix->n_units; u++)
+        n += u == 0 || ix->units[u].doc != ix->units[u - 1].doc;
+    ix->docs = rg_try_malloc((n ? n : 1) * sizeof *ix->docs);
+    if (!ix->docs)
+        return RG_ENOMEM;
+    for (size_t u = 0; u < ix->n_units; u++) {
+        if (u == 0 || ix->units[u].doc != ix->units[u - 1].doc)
+            ix->docs[ix->n_docs++] = (rg_index__docrange){ix->units[u].doc, (uint32_t)u, 0};
+        ix->docs[ix->n_docs - 1].n++;
+    }
+    qsort_r(ix->docs, ix->n_docs, sizeof *ix->docs, docrange_by_id, ix->ids);
+    return RG_OK;
 }
 
 rg_rc rg_index__builder_finish(rg_index__builder *b, int64_t version, rg_index **out)
@@ -176,6 +204,11 @@ rg_rc rg_index__builder_finish(rg_index__builder *b, int64_t version, rg_index *
     b->units = NULL;
     memset(&b->vec, 0, sizeof b->vec);
     rg_index__builder_free(b);
+    rc = doc_ranges(ix);
+    if (rc != RG_OK) {
+        snapshot_free(ix);
+        return rc;
+    }
     *out = ix;
     return RG_OK;
 }
@@ -230,9 +263,7 @@ static void fill_hits(const rg_index *ix, rg_index__topk *top, rg_hit *out, size
 /* Heap space for min(k, limit) entries: on the stack when small. */
 static rg_rc topk_init(rg_index__topk *top, rg_index__scored *stack, size_t k, size_t limit)
 {
-    top->n = 0;
-    top->k = k < limit ? k : limit;
-    top->e = stack;
+    *top = (rg_index__topk){.k = k < limit ? k : limit, .e = stack};
     if (top->k > STACK_HITS && !(top->e = rg_try_malloc(top->k * sizeof *top->e)))
         return RG_ENOMEM;
     return RG_OK;
@@ -244,15 +275,64 @@ static void topk_done(rg_index__topk *top, const rg_index__scored *stack)
         rg_free(top->e);
 }
 
-static rg_rc search_text(const rg_index *ix, rg_str query, size_t k, rg_hit *out, size_t *n,
-                         bool exhaustive)
+struct rg_index_filter {
+    const rg_index *ix;
+    uint64_t *bits; /* a bit per unit */
+    size_t units;
+};
+
+static int docrange_cmp_id(const rg_index *ix, const char *id, const rg_index__docrange *r)
+{
+    return strcmp(id, ix->ids + r->doc);
+}
+
+/* First docs[] entry whose id is >= id. */
+static size_t docrange_lower(const rg_index *ix, const char *id)
+{
+    size_t lo = 0, hi = ix->n_docs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (docrange_cmp_id(ix, id, &ix->docs[mid]) > 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+rg_rc rg_index_filter_documents(const rg_index *ix, rg_arena *a, const char *const *doc_ids,
+                                size_t n, rg_index_filter **out)
+{
+    rg_index_filter *f = rg_arena_calloc(a, 1, sizeof *f);
+    f->ix = ix;
+    f->bits = rg_arena_calloc(a, ix->n_units / 64 + 1, sizeof *f->bits);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = docrange_lower(ix, doc_ids[i]);
+             j < ix->n_docs && docrange_cmp_id(ix, doc_ids[i], &ix->docs[j]) == 0; j++)
+            for (uint32_t u = ix->docs[j].first; u < ix->docs[j].first + ix->docs[j].n; u++) {
+                uint64_t bit = (uint64_t)1 << (u & 63);
+                f->units += !(f->bits[u >> 6] & bit);
+                f->bits[u >> 6] |= bit;
+            }
+    *out = f;
+    return RG_OK;
+}
+
+size_t rg_index_filter_units(const rg_index_filter *f)
+{
+    return f->units;
+}
+
+static rg_rc search_text(const rg_index *ix, rg_str query, size_t k, const rg_index_filter *filter,
+                         rg_hit *out, size_t *n, bool exhaustive)
 {
     *n = 0;
-    if (k && !out)
+    if ((k && !out) || (filter && filter->ix != ix))
         return RG_EINVAL;
     rg_index__scored stack[STACK_HITS];
     rg_index__topk top;
     RG_TRY(topk_init(&top, stack, k, ix->text.n_docs));
+    top.allow = filter ? filter->bits : NULL;
     rg_rc rc = rg_index__text_search(&ix->text, query, exhaustive, &top);
     if (rc == RG_OK)
         fill_hits(ix, &top, out, n);
@@ -260,22 +340,23 @@ static rg_rc search_text(const rg_index *ix, rg_str query, size_t k, rg_hit *out
     return rc;
 }
 
-rg_rc rg_index_search_text(const rg_index *ix, rg_str query, size_t k, rg_hit *out, size_t *n)
+rg_rc rg_index_search_text(const rg_index *ix, rg_str query, size_t k,
+                           const rg_index_filter *filter, rg_hit *out, size_t *n)
 {
-    return search_text(ix, query, k, out, n, false);
+    return search_text(ix, query, k, filter, out, n, false);
 }
 
-rg_rc rg_index__search_text_exhaustive(const rg_index *ix, rg_str query, size_t k, rg_hit *out,
-                                       size_t *n)
+rg_rc rg_index__search_text_exhaustive(const rg_index *ix, rg_str query, size_t k,
+                                       const rg_index_filter *filter, rg_hit *out, size_t *n)
 {
-    return search_text(ix, query, k, out, n, true);
+    return search_text(ix, query, k, filter, out, n, true);
 }
 
-rg_rc rg_index_search_vector(const rg_index *ix, const float *q, int dims, size_t k, rg_hit *out,
-                             size_t *n)
+rg_rc rg_index_search_vector(const rg_index *ix, const float *q, int dims, size_t k,
+                             const rg_index_filter *filter, rg_hit *out, size_t *n)
 {
     *n = 0;
-    if ((k && !out) || !q || dims <= 0)
+    if ((k && !out) || !q || dims <= 0 || (filter && filter->ix != ix))
         return RG_EINVAL;
     const rg_index__matrix *m = rg_index__vectors_get(&ix->vec, dims);
     if (!m || k == 0)
@@ -283,6 +364,7 @@ rg_rc rg_index_search_vector(const rg_index *ix, const float *q, int dims, size_
     rg_index__scored stack[STACK_HITS];
     rg_index__topk top;
     RG_TRY(topk_init(&top, stack, k, m->n));
+    top.allow = filter ? filter->bits : NULL;
     rg_index__vectors_search(m, q, &top);
     fill_hits(ix, &top, out, n);
     topk_done(&top, stack);

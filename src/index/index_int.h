@@ -35,8 +35,15 @@ typedef struct rg_index__scored {
 typedef struct rg_index__topk {
     rg_index__scored *e; /* k entries, owned by the caller */
     size_t n, k;
-    uint64_t work; /* postings read or probed (tests check that pruning prunes) */
+    uint64_t work;         /* postings read or probed (tests check that pruning prunes) */
+    const uint64_t *allow; /* units that may be kept, a bit each; NULL: all */
 } rg_index__topk;
+
+/* True when the heap's filter lets unit through. */
+static inline bool rg_index__allowed(const rg_index__topk *h, uint32_t unit)
+{
+    return !h->allow || (h->allow[unit >> 6] >> (unit & 63) & 1);
+}
 
 static inline bool rg_index__worse(rg_index__scored a, rg_index__scored b)
 {
@@ -70,7 +77,7 @@ static inline bool rg_index__topk_full(const rg_index__topk *h)
  * NaN scores are never kept. */
 static inline void rg_index__topk_offer(rg_index__topk *h, double score, uint32_t unit)
 {
-    if (h->k == 0 || isnan(score))
+    if (h->k == 0 || isnan(score) || !rg_index__allowed(h, unit))
         return;
     if (h->n < h->k) {
         size_t i = h->n++;
@@ -189,13 +196,21 @@ typedef struct rg_index__unit {
     uint32_t seg, doc, child; /* offsets into the id pool; child RG_INDEX_NO_CHILD */
 } rg_index__unit;
 
+/* The units of one document: consecutive, as the store's scan yields them. */
+typedef struct rg_index__docrange {
+    uint32_t doc; /* offset of its id in the pool */
+    uint32_t first, n;
+} rg_index__docrange;
+
 struct rg_index {
     atomic_long refs;
     int64_t version;
     uint64_t gen; /* the registry build that made it */
     rg_index__unit *units;
     size_t n_units;
-    char *ids; /* NUL-terminated ids */
+    char *ids;                /* NUL-terminated ids */
+    rg_index__docrange *docs; /* sorted by document id (a document may repeat) */
+    size_t n_docs;
     rg_index__text text;
     rg_index__vectors vec;
 };
@@ -216,7 +231,8 @@ RG_WUR rg_rc rg_index__builder_finish(rg_index__builder *b, int64_t version, rg_
 RG_WUR rg_rc rg_index__build(const rg_index_row *rows, size_t n, int64_t version, rg_index **out);
 /* The exhaustive scorer behind rg_index_search_text's interface. */
 RG_WUR rg_rc rg_index__search_text_exhaustive(const rg_index *ix, rg_str query, size_t k,
-                                              rg_hit *out, size_t *n);
+                                              const rg_index_filter *filter, rg_hit *out,
+                                              size_t *n);
 
 /* Where a registry reads versions and rows: the store, or a test's fake. */
 typedef struct rg_index__source {

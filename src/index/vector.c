@@ -91,6 +91,8 @@ void rg_index__vectors_search(const rg_index__matrix *m, const float *q, rg_inde
     size_t dims = (size_t)m->dims;
     const float *row = m->data;
     for (size_t i = 0; i < m->n; i++, row += dims) {
+        if (!rg_index__allowed(top, m->unit[i]))
+            continue;
         double s = rg_index__dot(q, row, dims);
         if (!rg_index__topk_full(top) || s > top->e[0].score)
             rg_index__topk_offer(top, s, m->unit[i]);

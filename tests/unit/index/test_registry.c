@@ -76,7 +76,7 @@ static size_t hits_for(rg_index *ix, const char *q)
 {
     rg_hit h[64];
     size_t n = 0;
-    CHECK_EQ_INT(rg_index_search_text(ix, rg_str_c(q), 64, h, &n), RG_OK);
+    CHECK_EQ_INT(rg_index_search_text(ix, rg_str_c(q), 64, NULL, h, &n), RG_OK);
     return n;
 }
 
@@ -344,7 +344,7 @@ TEST(index_registry_over_store)
     float q[4] = {1, 0, 0, 0};
     rg_hit h[8];
     size_t n = 0;
-    CHECK_EQ_INT(rg_index_search_vector(ix, q, 4, 8, h, &n), RG_OK);
+    CHECK_EQ_INT(rg_index_search_vector(ix, q, 4, 8, NULL, h, &n), RG_OK);
     CHECK_EQ_INT(n, 5);
     uint64_t builds = rg_index__registry_builds(r);
     rg_index *again = NULL;
