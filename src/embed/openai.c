@@ -596,12 +596,11 @@ static rg_rc exchange(oa_service *s, const char *model, CURL *h, const rg_buf *b
 
 /* ---- embed() ------------------------------------------------------------- */
 
-/* The bytes of the first OA_CONTEXT_CHARS code points of valid UTF-8 t. */
-static size_t cut(rg_str t)
+size_t rg_openai__cut(rg_str t, size_t max_chars)
 {
     size_t chars = 0;
     for (size_t i = 0; i < t.n; i++)
-        if (((unsigned char)t.p[i] & 0xC0) != 0x80 && chars++ == OA_CONTEXT_CHARS)
+        if (((unsigned char)t.p[i] & 0xC0) != 0x80 && chars++ == max_chars)
             return i;
     return t.n;
 }
@@ -618,7 +617,7 @@ static rg_rc request_body(const char *model, const rg_str *texts, const size_t *
     rg_jsonw_arr(&w);
     for (size_t i = 0; i < k; i++) {
         rg_str t = texts[idx[i]];
-        rg_jsonw_str(&w, (rg_str){t.p, cut(t)});
+        rg_jsonw_str(&w, (rg_str){t.p, rg_openai__cut(t, OA_CONTEXT_CHARS)});
     }
     rg_jsonw_arr_end(&w);
     rg_jsonw_kstr(&w, "encoding_format", "float");

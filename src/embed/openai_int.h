@@ -1,13 +1,14 @@
 /*
  * openai_int.h - the pure parts of the OpenAI-compatible client (openai.c),
  * exposed for tests/unit/embed/test_openai.c: the models list, the base URL,
- * Retry-After, the backoff schedule, the embeddings response and the
+ * Retry-After, where a long text is cut, the backoff schedule, the embeddings response and the
  * service's error message.  None of them does I/O or keeps state.
  */
 #ifndef RG_EMBED_OPENAI_INT_H
 #define RG_EMBED_OPENAI_INT_H
 
 #include "core/common.h"
+#include "core/str.h"
 
 /* Longest model name accepted in --embed-openai-models (bytes). */
 #define RG_OPENAI_MAX_NAME 128
@@ -66,6 +67,10 @@ int64_t rg_openai__backoff_cap_ms(int retry);
  * repeated index or a non-finite number. */
 RG_WUR rg_rc rg_openai__parse_response(const char *body, size_t len, size_t n, int dims, float *out,
                                        int *got_dims, char *err, size_t errlen);
+
+/* The number of bytes of valid UTF-8 t that hold its first max_chars code
+ * points (all of t when it has no more): where a long text is cut. */
+size_t rg_openai__cut(rg_str t, size_t max_chars);
 
 /* The service's own explanation in an error body: error.message (OpenAI,
  * LocalAI), error when it is a string (Ollama, text-embeddings-inference),

@@ -11,6 +11,7 @@ SERVER_ENV can name it) answers POST /v1/embeddings as scripted by the model nam
     garbage    200 with a body that is not JSON
     wrongdim   7 numbers per text for a model configured with 8
     probe      6-d vectors; listed without dimensions, so ragd asks at start-up
+    busy       like ok-8 after 0.3 s, counting the requests it serves at once
 Every request is recorded (model, number of texts, Authorization header, time)."""
 import hashlib
 import json
@@ -27,6 +28,7 @@ KEY = "sk-standin-5ecret-Key-0123456789"
 MODELS_PATH = "/v1/workspaces/current/models/model-types/text-embedding"
 PROVIDER = "openai_api_compatible"
 SLOW_S = 2.6  # past RAGD_EMBED_OPENAI_TIMEOUT
+INFLIGHT = 3  # requests in flight, whole server
 DOWN_MESSAGE = "The stand-in is down for maintenance"
 
 
@@ -40,6 +42,8 @@ class Standin:
         self.lock = threading.Lock()
         self.requests = []  # (model, n texts, authorization, time, status)
         self.counts = {}
+        self.busy_now = 0
+        self.busy_max = 0
 
     def seen(self, model):
         with self.lock:
@@ -90,7 +94,7 @@ class Handler(BaseHTTPRequestHandler):
             return 401, {"error": {"message": "wrong path or key"}}, ()
         if req.get("encoding_format") != "float":
             return 400, {"error": {"message": "encoding_format is not float"}}, ()
-        dims = {"ok-8": 8, "ratelimit": 8, "probe": 6, "wrongdim": 7, "slow": 8}.get(model)
+        dims = {"ok-8": 8, "busy": 8, "ratelimit": 8, "probe": 6, "wrongdim": 7, "slow": 8}.get(model)
         if model == "ratelimit" and count < 2:
             return 429, {"error": {"message": "Rate limit reached for requests"}}, \
                 [("Retry-After", "1")]
@@ -99,6 +103,13 @@ class Handler(BaseHTTPRequestHandler):
                                    "type": "server_error"}}, ()
         if model == "slow":
             time.sleep(SLOW_S)
+        if model == "busy":
+            with STANDIN.lock:
+                STANDIN.busy_now += 1
+                STANDIN.busy_max = max(STANDIN.busy_max, STANDIN.busy_now)
+            time.sleep(0.3)
+            with STANDIN.lock:
+                STANDIN.busy_now -= 1
         if model == "garbage":
             return 200, b'{"data": [{"embedding": [0.1, 0.2', ()
         if dims is None:
@@ -117,7 +128,10 @@ URL = f"http://127.0.0.1:{SERVER.server_address[1]}/v1"
 SERVER_ENV = {
     "RAGD_EMBED_OPENAI_URL": URL + "/",  # a trailing slash is tolerated
     "RAGD_EMBED_OPENAI_KEY": KEY,
-    "RAGD_EMBED_OPENAI_MODELS": "ok-8:8, ratelimit:8,down:8,slow:8,garbage:8,wrongdim:8,probe",
+    "RAGD_EMBED_OPENAI_MODELS": ("ok-8:8, ratelimit:8,down:8,slow:8,garbage:8,wrongdim:8,probe,"
+                                 "busy:8"),
+    "RAGD_EMBED_OPENAI_INFLIGHT": str(INFLIGHT),
+    "RAGD_HTTP_THREADS": "8",
     "RAGD_EMBED_OPENAI_BATCH": "4",
     "RAGD_EMBED_OPENAI_TIMEOUT": "2",
     "RAGD_EMBED_OPENAI_RETRIES": "3",
@@ -154,7 +168,7 @@ def test_models_are_listed_and_a_model_without_dims_is_probed(srv):
     dims = {m.get("model"): (m.get("model_properties") or {}).get("dimensions")
             for m in prov[0].get("models", [])}
     eq(sorted(dims), sorted(["ok-8", "ratelimit", "down", "slow", "garbage", "wrongdim",
-                             "probe"]), "models offered")
+                             "probe", "busy"]), "models offered")
     eq(dims.get("probe"), 6, "probe: the dimensions the stand-in answered at start-up")
     eq(dims.get("ok-8"), 8, "ok-8: the dimensions of the list")
     eq([r[1] for r in STANDIN.seen("probe")], [1], "one probe request of one text")
@@ -225,6 +239,23 @@ def test_retrieve_on_a_failing_model_is_a_completion_request_error(srv):
         resp = srv.retrieve(ds, "whales", rm("semantic_search", 3))
         expect_error(resp, 400, "completion_request_error", f"/retrieve with {model}",
                      message=lambda m, w=want: w in m and KEY not in m)
+
+
+def test_requests_in_flight_are_bounded(srv):
+    """8 concurrent /retrieve calls (8 HTTP threads) share 3 in-flight slots."""
+    ds = dataset(srv, "oa-busy", "busy")
+    results = []
+
+    def one(i):
+        st, _, _, raw = srv.retrieve(ds, f"query {i}", rm("semantic_search", 3))
+        results.append((st, raw[:120]))
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    eq(sorted(r[0] for r in results), [200] * 8, f"every query answered: {results}")
+    eq(STANDIN.busy_max, INFLIGHT, "the stand-in saw exactly the in-flight limit at once")
 
 
 def test_the_key_never_reaches_the_log(srv):
