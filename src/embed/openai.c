@@ -763,6 +763,7 @@ static rg_rc add_model(oa_service *s, const rg_openai__spec *sp, char *err, size
                                  .dims = dims,
                                  .context_size = OA_CONTEXT_CHARS,
                                  .revision = s->base,
+                                 .cache = true, /* a call costs a round trip, or money */
                                  .embed = oa_embed};
     rg_rc rc = rg_embed_register(&om->model);
     if (rc != RG_OK) {

@@ -194,6 +194,36 @@ def test_a_document_is_indexed_and_found(srv):
               f"an identical text scores 1: {recs[:1]}")
 
 
+def test_the_cache_spares_the_service(srv):
+    """Vectors are cached by (model, SHA-256 of the text): the same text indexed again, in
+    the same or another dataset, makes no request; with --embed-cache 0 it does."""
+    texts = [f"cached paragraph {i}: {t}" for i, t in enumerate(TOPICS)]
+    first = dataset(srv, "oa-cache-1", "ok-8")
+    before = len(STANDIN.seen("ok-8"))
+    it, _ = index(srv, first, "cached.txt", "\n\n".join(texts))
+    eq(it.get("indexing_status"), "completed", f"first ingestion: {it}")
+    sent = sum(r[1] for r in STANDIN.seen("ok-8")[before:])
+    check(sent >= len(texts), f"the first ingestion embeds every chunk ({sent} texts sent)")
+    for name in ("oa-cache-2", "oa-cache-3"):
+        ds = dataset(srv, name, "ok-8")
+        before = len(STANDIN.seen("ok-8"))
+        it, _ = index(srv, ds, "again.txt", "\n\n".join(texts))
+        eq(it.get("indexing_status"), "completed", f"{name}: {it}")
+        eq(STANDIN.seen("ok-8")[before:], [], f"{name}: the same text makes no model call")
+        st, _, js, raw = srv.retrieve(ds, texts[4], rm("semantic_search", 1))
+        got = [(r.get("segment") or {}).get("content") for r in (js or {}).get("records") or []]
+        eq(got, [texts[4]], f"{name}: cached vectors are searchable")
+    off = srv.spawn(env={"RAGD_EMBED_CACHE": "0"})
+    ds = off.create_dataset("oa-cache-off", indexing_technique="high_quality",
+                            embedding_model_provider=PROVIDER, embedding_model="ok-8")["id"]
+    before = len(STANDIN.seen("ok-8"))
+    _, batch = off.create_text(ds, "off.txt", "\n\n".join(texts),
+                               indexing_technique="high_quality", process_rule=PARA_RULE)
+    off.wait_indexed(ds, batch)
+    check(sum(r[1] for r in STANDIN.seen("ok-8")[before:]) >= len(texts),
+          "with the cache off every chunk is embedded again")
+
+
 def test_429_is_retried_after_retry_after(srv):
     ds = dataset(srv, "oa-429", "ratelimit")
     it, _ = index(srv, ds, "limited.txt", "\n\n".join(TOPICS[:3]))
