@@ -62,6 +62,10 @@ static const setting settings[] = {
      "named after its file"},
     {"--embed-threads", "RAGD_EMBED_THREADS", SET_INT, F(embed_threads), 0, 256, "0",
      "threads of one transformer forward pass (0 = one per core)"},
+    {"--ann-min-vectors", "RAGD_ANN_MIN_VECTORS", SET_INT, F(ann_min), 0, 1000000000, "20000",
+     "vectors of one dimension from which a dataset's semantic search uses an approximate "
+     "index (HNSW, built in the background); below, and until it is built, an exact scan "
+     "(0 = always exact)"},
     {"--embed-cache", "RAGD_EMBED_CACHE", SET_INT, F(embed_cache), 0, 1000000000, "500000",
      "vectors kept in the embedding cache (transformer and remote models; oldest dropped "
      "first; 0 = off)"},

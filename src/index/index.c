@@ -32,6 +32,7 @@
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "index/hnsw.h"
 #include "index/index_int.h"
 
 #include <pthread.h>
@@ -196,6 +197,7 @@ rg_rc rg_index__builder_finish(rg_index__builder *b, int64_t version, rg_index *
         return rc;
     }
     atomic_init(&ix->refs, 1);
+    atomic_init(&ix->superseded, false);
     ix->version = version;
     ix->units = b->units;
     ix->n_units = b->n_units;
@@ -365,10 +367,61 @@ rg_rc rg_index_search_vector(const rg_index *ix, const float *q, int dims, size_
     rg_index__topk top;
     RG_TRY(topk_init(&top, stack, k, m->n));
     top.allow = filter ? filter->bits : NULL;
-    rg_index__vectors_search(m, q, &top);
-    fill_hits(ix, &top, out, n);
+    bool approximate = false;
+    rg_rc rc = rg_index__vectors_search_graph(m, q, &top, &approximate);
+    if (rc == RG_OK && !approximate)
+        rg_index__vectors_search(m, q, &top);
+    if (rc == RG_OK)
+        fill_hits(ix, &top, out, n);
     topk_done(&top, stack);
+    return rc;
+}
+
+/* --- approximate indexes, built after the snapshot ---------------------------- */
+
+#define GRAPH_CHECK_EVERY 256 /* rows added between looks at the stop flags */
+
+/* Builds and publishes the graph of one matrix. */
+static rg_rc build_graph(rg_index *ix, rg_index__matrix *m, const atomic_bool *stop)
+{
+    int64_t t0 = rg_mono_ms();
+    rg_index__hnsw *g;
+    RG_TRY(rg_index__hnsw_new(m->dims, NULL, &g));
+    rg_rc rc = RG_OK;
+    for (size_t r = 0; r < m->n && rc == RG_OK; r++) {
+        if (r % GRAPH_CHECK_EVERY == 0 && (atomic_load(stop) || atomic_load(&ix->superseded)))
+            rc = RG_ECANCELED;
+        else
+            rc = rg_index__hnsw_add(g, m->data, (uint32_t)r);
+    }
+    if (rc != RG_OK) {
+        rg_index__hnsw_free(g);
+        return rc;
+    }
+    atomic_store_explicit(&m->graph, g, memory_order_release);
+    rg_info("index: approximate index over %zu vectors of %d dimensions built in %lld ms (%zu "
+            "bytes of links)",
+            m->n, m->dims, (long long)(rg_mono_ms() - t0), rg_index__hnsw_bytes(g));
     return RG_OK;
+}
+
+rg_rc rg_index__build_graphs(rg_index *ix, size_t min_rows, const atomic_bool *stop)
+{
+    for (size_t i = 0; i < ix->vec.n; i++) {
+        rg_index__matrix *m = &ix->vec.m[i];
+        if (m->n >= min_rows && m->n > 0 && !atomic_load(&m->graph))
+            RG_TRY(build_graph(ix, m, stop));
+    }
+    return RG_OK;
+}
+
+/* True when some matrix of ix is big enough for a graph and has none. */
+static bool wants_graphs(const rg_index *ix, size_t min_rows)
+{
+    for (size_t i = 0; min_rows && i < ix->vec.n; i++)
+        if (ix->vec.m[i].n >= min_rows && !atomic_load(&ix->vec.m[i].graph))
+            return true;
+    return false;
 }
 
 /* --- the registry ------------------------------------------------------------ */
@@ -388,7 +441,70 @@ struct rg_index_registry {
     entry **e; /* sorted by key */
     size_t n, cap;
     uint64_t builds;
+    /* the background thread that builds approximate indexes: snapshots
+     * queued with a reference each, under mu */
+    size_t ann_min; /* rows from which a matrix gets a graph; 0 never */
+    pthread_t bg;
+    bool bg_running;
+    pthread_cond_t bg_wake;
+    atomic_bool bg_stop;
+    rg_index **queue;
+    size_t qn, qcap;
 };
+
+/* The background thread: builds the graphs of queued snapshots, newest
+ * first, skipping those a newer snapshot replaced. */
+static void *graph_thread(void *arg)
+{
+    rg_index_registry *r = arg;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        while (r->qn == 0 && !atomic_load(&r->bg_stop))
+            pthread_cond_wait(&r->bg_wake, &r->mu);
+        if (atomic_load(&r->bg_stop))
+            break;
+        rg_index *ix = r->queue[--r->qn];
+        pthread_mutex_unlock(&r->mu);
+        if (!atomic_load(&ix->superseded)) {
+            rg_rc rc = rg_index__build_graphs(ix, r->ann_min, &r->bg_stop);
+            if (rc != RG_OK && rc != RG_ECANCELED)
+                rg_warn("index: an approximate index could not be built (%s); searches scan",
+                        rg_rc_name(rc));
+        }
+        rg_index_release(ix);
+        pthread_mutex_lock(&r->mu);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* Queues ix for its graphs (under mu), starting the thread the first time. */
+static void queue_graphs(rg_index_registry *r, rg_index *ix)
+{
+    if (!wants_graphs(ix, r->ann_min))
+        return;
+    if (!r->bg_running) {
+        if (pthread_create(&r->bg, NULL, graph_thread, r) != 0) {
+            rg_warn("index: no thread for approximate indexes; searches scan");
+            return;
+        }
+        r->bg_running = true;
+    }
+    if (r->qn == r->qcap) {
+        r->qcap = r->qcap ? 2 * r->qcap : 8;
+        r->queue = rg_xrealloc(r->queue, r->qcap * sizeof *r->queue);
+    }
+    snapshot_ref(ix);
+    r->queue[r->qn++] = ix;
+    pthread_cond_signal(&r->bg_wake);
+}
+
+void rg_index_registry_ann(rg_index_registry *r, size_t min_rows)
+{
+    pthread_mutex_lock(&r->mu);
+    r->ann_min = min_rows;
+    pthread_mutex_unlock(&r->mu);
+}
 
 static rg_rc store_version(void *ctx, const char *tenant_id, const char *dataset_id, int64_t *v)
 {
@@ -414,6 +530,13 @@ rg_rc rg_index__registry_new_source(const rg_index__source *src, rg_index_regist
         rg_free(r);
         return RG_EIO;
     }
+    if (pthread_cond_init(&r->bg_wake, NULL) != 0) {
+        pthread_cond_destroy(&r->built);
+        pthread_mutex_destroy(&r->mu);
+        rg_free(r);
+        return RG_EIO;
+    }
+    r->ann_min = RG_INDEX_ANN_MIN_DEFAULT;
     *out = r;
     return RG_OK;
 }
@@ -428,6 +551,16 @@ void rg_index_registry_free(rg_index_registry *r)
 {
     if (!r)
         return;
+    pthread_mutex_lock(&r->mu);
+    atomic_store(&r->bg_stop, true);
+    pthread_cond_signal(&r->bg_wake);
+    pthread_mutex_unlock(&r->mu);
+    if (r->bg_running)
+        pthread_join(r->bg, NULL);
+    while (r->qn)
+        rg_index_release(r->queue[--r->qn]);
+    rg_free(r->queue);
+    pthread_cond_destroy(&r->bg_wake);
     for (size_t i = 0; i < r->n; i++) {
         entry *e = r->e[i];
         RG_ASSERT(!e->building && e->users == 0);
@@ -578,6 +711,9 @@ rg_rc rg_index_acquire(rg_index_registry *r, const char *tenant_id, const char *
         old = e->cur;
         e->cur = ix;
         *out = ix;
+        if (old)
+            atomic_store(&old->superseded, true);
+        queue_graphs(r, ix);
     }
     e->users--;
     pthread_cond_broadcast(&r->built);

@@ -28,6 +28,14 @@ typedef struct rg_hit {
 
 /* Creates a registry over the store (borrowed; must outlive it). */
 RG_WUR rg_rc rg_index_registry_new(rg_store *s, rg_index_registry **out);
+/* Vectors of one dimension from which a snapshot gets an approximate index
+ * (HNSW, hnsw.h) by default; below it searches scan them exactly. */
+#define RG_INDEX_ANN_MIN_DEFAULT 20000
+
+/* Sets that threshold (0: never build one).  The index is built by the
+ * registry's background thread after the snapshot is published; until it is
+ * ready, and when a newer snapshot replaces it, searches scan exactly. */
+void rg_index_registry_ann(rg_index_registry *r, size_t min_rows);
 /* Frees the registry and every snapshot (none may be acquired). */
 void rg_index_registry_free(rg_index_registry *r);
 /* Returns a reference to the dataset's current snapshot, rebuilt if stale.

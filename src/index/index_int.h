@@ -168,11 +168,16 @@ RG_WUR rg_rc rg_index__text_search(const rg_index__text *t, rg_str query, bool e
 
 /* --- vectors (vector.c) --------------------------------------------------- */
 
+struct rg_index__hnsw;
+
 typedef struct rg_index__matrix {
     int dims;
     size_t n, cap;
     float *data;    /* n rows of dims floats, row-major */
     uint32_t *unit; /* n units, ascending */
+    /* the approximate index over these rows (hnsw.h), built in the
+     * background after the snapshot and published once; NULL until then */
+    struct rg_index__hnsw *_Atomic graph;
 } rg_index__matrix;
 
 typedef struct rg_index__vectors {
@@ -187,6 +192,15 @@ void rg_index__vectors_free(rg_index__vectors *v);
 const rg_index__matrix *rg_index__vectors_get(const rg_index__vectors *v, int dims);
 /* Best top->k rows of m by dot product with q (unsorted). */
 void rg_index__vectors_search(const rg_index__matrix *m, const float *q, rg_index__topk *top);
+/* Below 1 allowed row in this many, a filtered search scans the allowed rows
+ * exactly instead of walking the graph (hnsw.h: the walk's cost grows like
+ * 1 / allowed fraction). */
+#define RG_INDEX_ANN_MIN_ALLOWED_INV 50
+/* Best top->k rows of m by the approximate index, when m has one and top's
+ * filter (over units) leaves enough rows; *used false (nothing done) when
+ * the caller should scan instead. */
+RG_WUR rg_rc rg_index__vectors_search_graph(const rg_index__matrix *m, const float *q,
+                                            rg_index__topk *top, bool *used);
 /* The dot product the search uses (for tests). */
 float rg_index__dot(const float *a, const float *b, size_t n);
 
@@ -204,6 +218,7 @@ typedef struct rg_index__docrange {
 
 struct rg_index {
     atomic_long refs;
+    atomic_bool superseded; /* a newer snapshot replaced it: background work stops */
     int64_t version;
     uint64_t gen; /* the registry build that made it */
     rg_index__unit *units;
@@ -241,6 +256,12 @@ typedef struct rg_index__source {
                   rg_rc (*fn)(const rg_index_row *row, void *arg), void *arg);
     void *ctx;
 } rg_index__source;
+
+/* Builds the approximate index of each matrix of ix with at least min_rows
+ * rows that has none, publishing each when done; gives up (RG_ECANCELED)
+ * when *stop or ix->superseded becomes true.  The registry's background
+ * thread runs it; tests call it directly. */
+RG_WUR rg_rc rg_index__build_graphs(rg_index *ix, size_t min_rows, const atomic_bool *stop);
 
 /* rg_index_registry_new over any source (copied; ctx borrowed). */
 RG_WUR rg_rc rg_index__registry_new_source(const rg_index__source *src, rg_index_registry **out);

@@ -7,6 +7,7 @@ Two shared corpora (one high_quality, one economy dataset, one topic per documen
 created once per server; tests that edit anything make datasets of their own."""
 import re
 import threading
+import time
 import uuid
 
 from harness import check, eq, expect_error, retrieval_model as rm
@@ -234,6 +235,39 @@ def test_server_timing(srv):
         if check(m, f"{method}: Server-Timing {v!r}"):
             if method == "full_text_search":
                 eq(float(m.group(1)), 0.0, f"{method}: no query embedding")
+
+
+def test_approximate_index(srv):
+    """With RAGD_ANN_MIN_VECTORS low, semantic search goes through the HNSW index built in
+    the background: the same answers as the exact scan of another server on the same
+    corpus (the graph holds fewer vectors than its candidate list, so it is exact), and
+    an edit is visible at once (exact scan until the new snapshot's graph is built)."""
+    s = srv.spawn(env={"RAGD_ANN_MIN_VECTORS": "5"})
+    hq, _ = corpus(s, "high_quality")
+    ref, _ = corpus(srv, "high_quality")
+    queries = ["telescopes observing galaxies", "bread dough", "ships and sails", "insects"]
+    search(s, hq, queries[0], "semantic_search")  # the first search builds the snapshot
+    deadline = time.time() + 20
+    while "approximate index over" not in s.log() and time.time() < deadline:
+        time.sleep(0.05)
+    check("approximate index over" in s.log(), "the background thread built the index")
+    for q in queries:
+        for m in ("semantic_search", "hybrid_search"):
+            got = [(r["segment"]["content"], round(r["score"], 6)) for r in search(s, hq, q, m, 5)]
+            want = [(r["segment"]["content"], round(r["score"], 6))
+                    for r in search(srv, ref, q, m, 5)]
+            eq(got, want, f"{m} {q!r}: through the graph as by the exact scan")
+    builds = s.log().count("approximate index over")
+    add_docs(s, hq, [("zebra.txt", "Zebras graze on the savanna in striped herds.")],
+             "high_quality")
+    check("zebra.txt" in names(search(s, hq, "striped zebras savanna", "semantic_search", 3)),
+          "a new document is found at once")
+    deadline = time.time() + 20
+    while s.log().count("approximate index over") == builds and time.time() < deadline:
+        time.sleep(0.05)
+    check(s.log().count("approximate index over") > builds, "the new snapshot gets its graph")
+    check("zebra.txt" in names(search(s, hq, "striped zebras savanna", "semantic_search", 3)),
+          "and finds the new document through it")
 
 
 def test_top_k(srv):
