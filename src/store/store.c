@@ -608,6 +608,23 @@ rg_rc rg_store_index_scan(rg_store *s, const char *tenant_id, const char *datase
     return s->ops->index_scan(s, tenant_id, dataset_id, version, fn, arg);
 }
 
+rg_rc rg_store_index_scan_changes(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                  int64_t since, int64_t *version,
+                                  rg_rc (*changed)(const char *document_id, void *arg),
+                                  rg_rc (*fn)(const rg_index_row *row, void *arg), void *arg)
+{
+    RG_ASSERT(tenant_id && dataset_id && version && changed && fn);
+    *version = 0;
+    return s->ops->index_scan_changes(s, tenant_id, dataset_id, since, version, changed, fn, arg);
+}
+
+rg_rc rg_store_index_log_trim(rg_store *s, const char *tenant_id, const char *dataset_id,
+                              int64_t upto)
+{
+    RG_ASSERT(tenant_id && dataset_id);
+    return s->ops->index_log_trim(s, tenant_id, dataset_id, upto);
+}
+
 /* --- consistency ---------------------------------------------------------------------- */
 
 rg_rc rg_store_check(rg_store *s, rg_arena *arena, const char **why)

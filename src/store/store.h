@@ -442,6 +442,24 @@ RG_WUR rg_rc rg_store_index_scan(rg_store *s, const char *tenant_id, const char 
                                  int64_t *version, rg_rc (*fn)(const rg_index_row *row, void *arg),
                                  void *arg);
 
+/* What changed since an index version, from one snapshot: for each document
+ * whose searchable units changed after version since (deleted or disabled
+ * ones included), changed(document_id) and then fn for each of its
+ * searchable units now (none for a document that is gone or unsearchable);
+ * *version is the snapshot's version.  RG_ENOTFOUND, calling nothing, when
+ * the change log no longer reaches back to since (rg_store_index_log_trim):
+ * the caller scans the whole dataset instead. */
+RG_WUR rg_rc rg_store_index_scan_changes(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                         int64_t since, int64_t *version,
+                                         rg_rc (*changed)(const char *document_id, void *arg),
+                                         rg_rc (*fn)(const rg_index_row *row, void *arg),
+                                         void *arg);
+/* Forgets the dataset's change log up to version upto (no in-memory index
+ * is older): rg_store_index_scan_changes since an older version then answers
+ * RG_ENOTFOUND. */
+RG_WUR rg_rc rg_store_index_log_trim(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                     int64_t upto);
+
 /* --- consistency ------------------------------------------------------------- */
 
 /* Recomputes every maintained counter from the rows and compares (for tests

@@ -175,6 +175,13 @@ struct rg_store_ops {
                         int64_t *version, rg_rc (*fn)(const rg_index_row *row, void *arg),
                         void *arg);
 
+    rg_rc (*index_scan_changes)(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                int64_t since, int64_t *version,
+                                rg_rc (*changed)(const char *document_id, void *arg),
+                                rg_rc (*fn)(const rg_index_row *row, void *arg), void *arg);
+    rg_rc (*index_log_trim)(rg_store *s, const char *tenant_id, const char *dataset_id,
+                            int64_t upto);
+
     /* Recomputes the maintained counters and compares. */
     rg_rc (*check)(rg_store *s, rg_arena *arena, const char **why);
 };

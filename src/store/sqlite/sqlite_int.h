@@ -344,6 +344,12 @@ rg_rc rg_sqlite_index_scan(rg_store *s, const char *tenant_id, const char *datas
                            void *arg);
 /* The scan's SQL text (?1 dataset, ?2 tenant), for tests of its query plan. */
 const char *rg_sqlite_index_scan_sql(void);
+rg_rc rg_sqlite_index_scan_changes(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                   int64_t since, int64_t *version,
+                                   rg_rc (*changed)(const char *document_id, void *arg),
+                                   rg_rc (*fn)(const rg_index_row *row, void *arg), void *arg);
+rg_rc rg_sqlite_index_log_trim(rg_store *s, const char *tenant_id, const char *dataset_id,
+                               int64_t upto);
 
 /* --- consistency (sqlite_check.c) --------------------------------------------- */
 

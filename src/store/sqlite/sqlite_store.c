@@ -768,6 +768,8 @@ static const rg_store_ops sqlite_ops = {
     .document_metadata_all = rg_sqlite_document_metadata_all,
     .index_version = rg_sqlite_index_version,
     .index_scan = rg_sqlite_index_scan,
+    .index_scan_changes = rg_sqlite_index_scan_changes,
+    .index_log_trim = rg_sqlite_index_log_trim,
     .check = rg_sqlite_check,
 };
 
