@@ -146,6 +146,7 @@ typedef struct rg_index__text_builder {
     uint32_t *dl; /* per unit: sum of tf */
     size_t dl_cap;
     uint32_t n_units;
+    double avgdl; /* > 0: the average length w is computed with (a layer's base's) */
 } rg_index__text_builder;
 
 void rg_index__text_builder_init(rg_index__text_builder *b);
@@ -162,9 +163,10 @@ void rg_index__text_free(rg_index__text *t);
 /* The best top->k units for the query into top (unsorted).  exhaustive false:
  * MaxScore (windows of units, skipping those that cannot enter the top k);
  * true: every posting of every query term scored, term at a time.  Both give
- * the same units with identical scores. */
+ * the same units with identical scores.  other (nullable): the other part of
+ * a layered snapshot, whose units count in the IDF (N and each df summed). */
 RG_WUR rg_rc rg_index__text_search(const rg_index__text *t, rg_str query, bool exhaustive,
-                                   rg_index__topk *top);
+                                   const rg_index__text *other, rg_index__topk *top);
 
 /* --- vectors (vector.c) --------------------------------------------------- */
 
@@ -228,6 +230,14 @@ struct rg_index {
     size_t n_docs;
     rg_index__text text;
     rg_index__vectors vec;
+    /* A layered snapshot: the live units of base (a full snapshot, one
+     * reference held) - alive has a bit per base unit, clear for the units
+     * of documents changed since base - followed by its own units, the
+     * changed documents as they are now (with BM25 statistics summed over
+     * both parts).  NULL for a full snapshot. */
+    rg_index *base;
+    uint64_t *alive;
+    size_t n_alive;
 };
 
 typedef struct rg_index__builder rg_index__builder;
@@ -255,7 +265,30 @@ typedef struct rg_index__source {
     rg_rc (*scan)(void *ctx, const char *tenant_id, const char *dataset_id, int64_t *version,
                   rg_rc (*fn)(const rg_index_row *row, void *arg), void *arg);
     void *ctx;
+    /* optional (NULL: every change rebuilds in full): the documents changed
+     * since a version with their rows (rg_store_index_scan_changes), and the
+     * trim of the log below a version no snapshot needs */
+    rg_rc (*changes)(void *ctx, const char *tenant_id, const char *dataset_id, int64_t since,
+                     int64_t *version, rg_rc (*changed)(const char *document_id, void *arg),
+                     rg_rc (*fn)(const rg_index_row *row, void *arg), void *arg);
+    rg_rc (*trim)(void *ctx, const char *tenant_id, const char *dataset_id, int64_t upto);
 } rg_index__source;
+
+/* A layer over base (a full snapshot): the documents source reports changed
+ * since base->version replace base's units (rg_index.base).  One reference,
+ * the caller's.  RG_ENOTFOUND when the source cannot tell (build in full). */
+RG_WUR rg_rc rg_index__build_layer(const rg_index__source *src, const char *tenant_id,
+                                   const char *dataset_id, rg_index *base, rg_index **out);
+/* True when a layer has grown enough that a full rebuild should replace it:
+ * its changes exceed min_units units (RG_INDEX_LAYER_MIN in the registry)
+ * and 1/RG_INDEX_LAYER_SHARE of the base. */
+bool rg_index__layer_too_big(const rg_index *ix, size_t min_units);
+/* Sets the registry's min_units for rg_index__layer_too_big (tests). */
+void rg_index__registry_layer_min(rg_index_registry *r, size_t min_units);
+#define RG_INDEX_LAYER_MIN   2000
+#define RG_INDEX_LAYER_SHARE 8
+/* Makes a builder's BM25 weights use this average length (a layer's base's). */
+void rg_index__builder_avgdl(rg_index__builder *b, double avgdl);
 
 /* Builds the approximate index of each matrix of ix with at least min_rows
  * rows that has none, publishing each when done; gives up (RG_ECANCELED)

@@ -179,7 +179,7 @@ static rg_rc ann_scan(void *ctx, const char *t, const char *d, int64_t *v,
 
 TEST(index_ann_registry_background)
 {
-    rg_index__source src = {ann_version, ann_scan, NULL};
+    rg_index__source src = {.version = ann_version, .scan = ann_scan};
     rg_index_registry *r = NULL;
     CHECK_EQ_INT(rg_index__registry_new_source(&src, &r), RG_OK);
     if (!r)

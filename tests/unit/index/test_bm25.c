@@ -317,10 +317,11 @@ TEST(index_bm25_pruned_equals_exhaustive)
             char query[64];
             snprintf(query, sizeof query, "t0 t1 t%u", rare);
             rg_index__topk tp = {.e = heap, .k = 10};
-            CHECK_EQ_INT(rg_index__text_search(&ix->text, rg_str_c(query), false, &tp), RG_OK);
+            CHECK_EQ_INT(rg_index__text_search(&ix->text, rg_str_c(query), false, NULL, &tp),
+                         RG_OK);
             work_pruned += tp.work;
             rg_index__topk te = {.e = heap, .k = 10};
-            CHECK_EQ_INT(rg_index__text_search(&ix->text, rg_str_c(query), true, &te), RG_OK);
+            CHECK_EQ_INT(rg_index__text_search(&ix->text, rg_str_c(query), true, NULL, &te), RG_OK);
             work_all += te.work;
         }
         rg_index_release(ix);

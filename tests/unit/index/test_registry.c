@@ -66,7 +66,7 @@ static rg_rc fake_scan(void *ctx, const char *tenant_id, const char *dataset_id,
 
 static rg_index_registry *fake_registry(fake *f)
 {
-    rg_index__source src = {fake_version, fake_scan, f};
+    rg_index__source src = {.version = fake_version, .scan = fake_scan, .ctx = f};
     rg_index_registry *r = NULL;
     CHECK_EQ_INT(rg_index__registry_new_source(&src, &r), RG_OK);
     return r;
