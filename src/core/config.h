@@ -42,6 +42,12 @@ typedef struct rg_config {
     int64_t openai_inflight;  /* requests in flight, whole process */
     int64_t openai_timeout_s;
     int64_t openai_retries;
+    char rerank_url[512];     /* OpenAI-compatible rerank service (POST URL/rerank) */
+    char rerank_key[512];     /* its Bearer key (never logged) */
+    char rerank_models[1024]; /* name,... */
+    int64_t rerank_inflight;  /* rerank requests in flight, whole process */
+    int64_t rerank_timeout_s;
+    int64_t rerank_retries;
     char log_level[16];
 } rg_config;
 

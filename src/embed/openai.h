@@ -34,9 +34,10 @@
  * configured with 8", "returned 3 embeddings for 4 texts", "malformed JSON").
  * Each row is L2-normalised here whatever the service did (zero stays zero).
  *
- * HTTP (libcurl).  curl_global_init once at start; one easy handle per embed()
- * call, so no handle is shared between threads and the batches of one call
- * reuse its connection.  CURLOPT_NOSIGNAL; connect timeout min(10 s, timeout),
+ * HTTP (libcurl, through the client shared with the rerank models, remote.h,
+ * with the --embed-openai-* settings).  One connection per embed() call, so
+ * no handle is shared between threads and the batches of one call reuse its
+ * connection.  CURLOPT_NOSIGNAL; connect timeout min(10 s, timeout),
  * total timeout --embed-openai-timeout per attempt; http/https only; no
  * redirect is followed (a 3xx fails with the Location, so the key is never
  * sent to another host); the response body is limited to OA_MAX_RESPONSE
