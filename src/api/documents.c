@@ -221,6 +221,11 @@ static rg_rc read_settings(rg_req *req, rg_resp *resp, json_t *body, const rg_da
         }
     }
     if (strcmp(d->indexing_technique, "high_quality") == 0) {
+        if (!rg_embed_find(provider, model)) /* configured once, gone from this server */
+            return rg_resp_fail(resp, req, RG_EPROVIDER,
+                                "Embedding model %s of provider %s is not available on this "
+                                "server.",
+                                model, provider);
         d->embedding_model = model;
         d->embedding_model_provider = provider;
     }

@@ -224,6 +224,35 @@ def test_the_cache_spares_the_service(srv):
           "with the cache off every chunk is embedded again")
 
 
+def test_a_model_that_is_gone(srv):
+    """A dataset whose model is no longer configured (restarted without it): Dify's
+    provider_not_initialize for what needs the model - semantic search, new documents,
+    new chunks - while full-text search and reading chunks keep working."""
+    s = srv.spawn()
+    ds = dataset(s, "oa-gone", "ok-8")
+    _, batch = s.create_text(ds, "gone.txt", "\n\n".join(TOPICS[:3]),
+                             indexing_technique="high_quality", process_rule=PARA_RULE)
+    doc = s.wait_indexed(ds, batch)[0]
+    s.stop()
+    s.extra_env = {k: v for k, v in s.extra_env.items() if not k.startswith("RAGD_EMBED_OPENAI")}
+    s.start()
+    st, _, js, raw = s.call("GET", f"/v1/datasets/{ds}")
+    eq((st, (js or {}).get("embedding_available")), (200, False), "embedding_available")
+    expect_error(s.retrieve(ds, TOPICS[0], rm("semantic_search", 3)), 400,
+                 "provider_not_initialize", "semantic search without the model")
+    st, _, js, raw = s.retrieve(ds, "volcanoes", rm("full_text_search", 3))
+    eq(st, 200, f"full-text search needs no model ({raw[:200]!r})")
+    st, _, js, raw = s.call("POST", f"/v1/datasets/{ds}/document/create-by-text",
+                            body={"name": "new.txt", "text": "more text",
+                                  "indexing_technique": "high_quality"})
+    expect_error((st, _, js, raw), 400, "provider_not_initialize", "a new document")
+    path = f"/v1/datasets/{ds}/documents/{doc['id']}/segments"
+    expect_error(s.call("POST", path, body={"segments": [{"content": "a new chunk"}]}), 400,
+                 "provider_not_initialize", "a new chunk")
+    st, _, js, raw = s.call("GET", path)
+    eq((st, len((js or {}).get("data") or [])), (200, 3), "chunks can still be read")
+
+
 def test_429_is_retried_after_retry_after(srv):
     ds = dataset(srv, "oa-429", "ratelimit")
     it, _ = index(srv, ds, "limited.txt", "\n\n".join(TOPICS[:3]))
