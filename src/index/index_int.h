@@ -177,6 +177,7 @@ typedef struct rg_index__matrix {
     size_t n, cap;
     float *data;    /* n rows of dims floats, row-major */
     uint32_t *unit; /* n units, ascending */
+    bool dense;     /* unit[r] == r for every row: unit bitmaps are row bitmaps */
     /* the approximate index over these rows (hnsw.h), built in the
      * background after the snapshot and published once; NULL until then */
     struct rg_index__hnsw *_Atomic graph;

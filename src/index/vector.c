@@ -58,6 +58,7 @@ rg_rc rg_index__vectors_add(rg_index__vectors *v, uint32_t unit, const float *x,
         m->dims = dims;
     }
     RG_ASSERT(m->n == 0 || m->unit[m->n - 1] < unit);
+    m->dense = unit == m->n && (m->n == 0 || m->dense);
     if (m->n == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 64;
         if (cap > SIZE_MAX / sizeof(float) / (size_t)dims)
@@ -103,9 +104,20 @@ void rg_index__vectors_search(const rg_index__matrix *m, const float *q, rg_inde
 }
 
 /* The rows of m whose unit top's filter allows, as a bitmap over rows (a
- * caller allocation); *n how many. */
-static uint64_t *allowed_rows(const rg_index__matrix *m, const rg_index__topk *top, size_t *n)
+ * caller allocation, or top->allow itself when rows are units: *own false);
+ * *n how many. */
+static uint64_t *allowed_rows(const rg_index__matrix *m, const rg_index__topk *top, size_t *n,
+                              bool *own)
 {
+    *own = !m->dense;
+    if (m->dense) {
+        *n = 0;
+        for (size_t w = 0; w < m->n / 64; w++)
+            *n += (size_t)__builtin_popcountll(top->allow[w]);
+        for (size_t r = m->n / 64 * 64; r < m->n; r++)
+            *n += top->allow[r >> 6] >> (r & 63) & 1;
+        return (uint64_t *)top->allow;
+    }
     uint64_t *bits = rg_try_malloc((m->n / 64 + 1) * sizeof *bits);
     if (!bits)
         return NULL;
@@ -128,12 +140,14 @@ rg_rc rg_index__vectors_search_graph(const rg_index__matrix *m, const float *q, 
     if (!g || top->k == 0)
         return RG_OK;
     uint64_t *rows = NULL;
+    bool own = false;
     if (top->allow) {
         size_t n_allowed = 0;
-        if (!(rows = allowed_rows(m, top, &n_allowed)))
+        if (!(rows = allowed_rows(m, top, &n_allowed, &own)))
             return RG_ENOMEM;
         if (n_allowed < m->n / RG_INDEX_ANN_MIN_ALLOWED_INV) { /* a scan is cheaper */
-            rg_free(rows);
+            if (own)
+                rg_free(rows);
             return RG_OK;
         }
     }
@@ -143,7 +157,8 @@ rg_rc rg_index__vectors_search_graph(const rg_index__matrix *m, const float *q, 
     for (size_t i = 0; rc == RG_OK && i < n; i++) /* n <= k: every one is kept */
         rg_index__topk_offer(top, found[i].score, m->unit[found[i].unit]);
     rg_free(found);
-    rg_free(rows);
+    if (own)
+        rg_free(rows);
     *used = rc == RG_OK;
     return rc;
 }
