@@ -729,3 +729,23 @@ rg_rc rg_bert_start(const char *paths, int threads, char *err, size_t errlen)
     }
     return RG_OK;
 }
+
+bool rg_bert_shape_of(const rg_embed_model *m, rg_bert_shape *out)
+{
+    if (!m || m->embed != bert_embed)
+        return false;
+    const rg_bert *b = (const rg_bert *)m;
+    *out = (rg_bert_shape){b->hidden, b->ffn, b->layers, b->heads, b->ctx};
+    return true;
+}
+
+size_t rg_bert_tokens(const rg_embed_model *m, rg_str text)
+{
+    if (!m || m->embed != bert_embed)
+        return 0;
+    const rg_bert *b = (const rg_bert *)m;
+    int32_t *ids = rg_try_malloc(b->ctx * sizeof *ids);
+    size_t n = ids ? rg_wordpiece_encode(b->wp, text, ids, b->ctx) : 0;
+    rg_free(ids);
+    return n;
+}
