@@ -109,9 +109,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_bert: %s\n", err);
         return 1;
     }
-    const rg_embed_model *const *all;
-    const rg_embed_model *m = all[rg_embed_models(&all) - 1]; /* the one just registered */
-    rg_bert_shape sh;
+    const char *base = strrchr(path, '/');
+    char name[256];
+    snprintf(name, sizeof name, "%s", base ? base + 1 : path);
+    if (strlen(name) > 5 && strcmp(name + strlen(name) - 5, ".gguf") == 0)
+        name[strlen(name) - 5] = '\0';
+    const rg_embed_model *m = rg_embed_find("ragd", name);
+    rg_bert_shape sh = {0};
     if (!rg_bert_shape_of(m, &sh) || (size_t)tokens > sh.ctx) {
         fprintf(stderr, "bench_bert: %d tokens exceed the model's window of %zu\n", tokens, sh.ctx);
         return 1;

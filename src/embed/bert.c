@@ -115,11 +115,49 @@ static inline float erf_approx(float x)
     return c * p / q;
 }
 
+/* Elements per block of the element-wise loops below: a loop of a constant
+ * count is unrolled and turned into vector instructions at -O2 (gcc's cheap
+ * vectoriser refuses loops of unknown count, which need an epilogue). */
+#define BERT_LANES 8
+
+static inline float gelu1(float x)
+{
+    return 0.5f * x * (1.0f + erf_approx(x * 0.70710678118654752f));
+}
+
 /* GELU, exact (erf) form, in place over n values. */
 static void gelu(float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        x[i] = 0.5f * x[i] * (1.0f + erf_approx(x[i] * 0.70710678118654752f));
+    size_t i = 0;
+    for (; i + BERT_LANES <= n; i += BERT_LANES)
+        for (size_t j = 0; j < BERT_LANES; j++)
+            x[i + j] = gelu1(x[i + j]);
+    for (; i < n; i++)
+        x[i] = gelu1(x[i]);
+}
+
+/* e^x for x <= 0 (softmax after the max is subtracted), relative error
+ * about 1e-7: x = k ln2 + r with |r| <= ln2 / 2 (k rounded by the 1.5 2^23
+ * trick), e^r by its Taylor series to degree 7, 2^k put in the exponent
+ * bits.  x below -87 gives e^-87 (~1.6e-38) instead of less: nothing next to
+ * the row's maximum, whose term is 1.  Branch-free, so it vectorises. */
+static inline float exp_neg(float x)
+{
+    x = x < -87.0f ? -87.0f : x;
+    float k = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+    float r = (x - k * 0.693145752f) - k * 1.42860677e-06f;
+    float p = 1.98412698e-04f;
+    p = p * r + 1.38888889e-03f;
+    p = p * r + 8.33333333e-03f;
+    p = p * r + 4.16666667e-02f;
+    p = p * r + 1.66666667e-01f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t bits = ((int32_t)k + 127) * (1 << 23);
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
 }
 
 /* Row-wise LayerNorm of rows x [rows, h] in place. */
@@ -169,12 +207,16 @@ static void softmax_rows(float *s, size_t rows, size_t n)
         float *v = s + r * n, mx = v[0], sum = 0;
         for (size_t i = 1; i < n; i++)
             mx = v[i] > mx ? v[i] : mx;
-        for (size_t i = 0; i < n; i++) {
-            v[i] = expf(v[i] - mx);
+        size_t i = 0;
+        for (; i + BERT_LANES <= n; i += BERT_LANES)
+            for (size_t j = 0; j < BERT_LANES; j++)
+                v[i + j] = exp_neg(v[i + j] - mx);
+        for (; i < n; i++)
+            v[i] = exp_neg(v[i] - mx);
+        for (i = 0; i < n; i++)
             sum += v[i];
-        }
         float inv = 1.0f / sum;
-        for (size_t i = 0; i < n; i++)
+        for (i = 0; i < n; i++)
             v[i] *= inv;
     }
 }
