@@ -565,20 +565,6 @@ static int32_t special_id(const loader *ld, const char *k1, const char *k2)
     return -1;
 }
 
-/* Uncased vocabularies have no upper-case ASCII letter outside their
- * bracketed special tokens ("[CLS]"): llama.cpp keeps no do_lower_case flag. */
-static bool vocab_is_uncased(const rg_str *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (v[i].n >= 2 && v[i].p[0] == '[' && v[i].p[v[i].n - 1] == ']')
-            continue;
-        for (size_t k = 0; k < v[i].n; k++)
-            if (v[i].p[k] >= 'A' && v[i].p[k] <= 'Z')
-                return false;
-    }
-    return true;
-}
-
 static rg_rc load_tokenizer(const loader *ld, rg_bert *b)
 {
     rg_str model;
@@ -592,8 +578,11 @@ static rg_rc load_tokenizer(const loader *ld, rg_bert *b)
         return RG_ENOMEM;
     size_t got = 0;
     (void)rg_gguf_strs(ld->g, "tokenizer.ggml.tokens", v, n, &got);
+    bool lower; /* ragd's own key, else uncased unless the vocabulary is cased */
+    if (!rg_gguf_bool(ld->g, "ragd.tokenizer.lowercase", &lower))
+        lower = !rg_wordpiece_vocab_cased(v, n);
     rg_wordpiece_opts o = {
-        .lowercase = vocab_is_uncased(v, n),
+        .lowercase = lower,
         .phantom = true,
         .cls = special_id(ld, "tokenizer.ggml.cls_token_id", "tokenizer.ggml.bos_token_id"),
         .sep = special_id(ld, "tokenizer.ggml.seperator_token_id",

@@ -6,12 +6,14 @@ independent float64 numpy implementation, embeds the same texts from the npz.
 `ragd embed --embed-gguf FILE` must agree with it to 1e-4 per component on every text
 (English, punctuation, accents, CJK, an empty line, a text over the window).  A server
 started with the file offers the model, indexes a high_quality dataset with it and finds
-the chunk by semantic search.  Truncated, random, incomplete and missing files make
+the chunk by semantic search.  Truncated, random, incomplete, mis-shaped, non-BERT and
+missing files make
 `ragd embed` and `ragd serve` exit non-zero naming the file, without a sanitizer report.
 """
 import json
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 
@@ -184,6 +186,13 @@ def hostile_files(srv):
         four = b"\x04\x00\x00\x00\x00\x00\x00\x00"  # a GGUF string's u64 length
         f.write(data.replace(four + b"bert", four + b"gpt2", 1))
     out.append(("not bert", p))
+    # hyper-parameters that disagree with the tensors: bert.feed_forward_length 128 -> 96
+    p = os.path.join(d, "wrong-shape.gguf")
+    key = b"bert.feed_forward_length" + struct.pack("<I", 4)  # key, then type u32
+    check(key + struct.pack("<I", 128) in data, "the generated file has ffn 128")
+    with open(p, "wb") as f:
+        f.write(data.replace(key + struct.pack("<I", 128), key + struct.pack("<I", 96), 1))
+    out.append(("wrong shape", p))
     out.append(("nonexistent", os.path.join(d, "does-not-exist.gguf")))
     return out
 
@@ -196,6 +205,9 @@ def test_hostile_files_are_refused_naming_the_file(srv):
         check(path in p.stderr, f"{label}: message names the file: {p.stderr[-300:]!r}")
         if label == "missing tensor":
             check("blk.1.ffn_down.weight" in p.stderr, f"{label}: names the tensor: {p.stderr!r}")
+        if label == "wrong shape":
+            check("ffn_up.weight has shape [64, 128], expected [64, 96]" in p.stderr,
+                  f"{label}: names the tensor and both shapes: {p.stderr!r}")
         if label == "not bert":
             check("architecture" in p.stderr, f"{label}: says why: {p.stderr!r}")
     # serve refuses to start as well
