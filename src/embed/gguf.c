@@ -50,8 +50,7 @@
 #define GG_MAX_ELEMS  (UINT64_C(1) << 60) /* largest element count of one tensor */
 #define GG_DEF_ALIGN  32u /* data-section alignment when general.alignment is absent */
 #define GG_MIN_KV     13u /* smallest metadata entry: key length, type, one byte */
-#define GG_MIN_TENSOR 32u /* smallest tensor descriptor: name length, n_dims, ne[0], type, offset  \
-                           */
+#define GG_MIN_TENSOR 32u /* smallest tensor descriptor (name length .. offset) */
 #define GG_Q8_0_BLOCK 32u /* values per q8_0 block */
 #define GG_Q8_0_BYTES 34u /* bytes per q8_0 block: f16 scale, 32 int8 */
 #define GG_ALIGN_KEY  "general.alignment"
@@ -404,7 +403,7 @@ static rg_rc read_tensors(cursor *c, rg_gguf *g, uint64_t n_t, uint32_t align)
 
 static rg_rc parse(cursor *c, rg_gguf *g)
 {
-    uint32_t version, align;
+    uint32_t version, align = GG_DEF_ALIGN;
     uint64_t n_t, n_kv;
     RG_TRY(need(c, 4, "the magic"));
     if (memcmp(c->p, GG_MAGIC, 4) != 0)
