@@ -93,7 +93,7 @@ struct rg_gguf {
     size_t n_kv;
     rg_gguf_tensor *t; /* file order */
     size_t n_t;
-    uint32_t *by_name; /* indices into t, sorted by name */
+    const rg_gguf_tensor **by_name; /* into t, sorted by name */
 };
 
 typedef struct cursor {
@@ -318,21 +318,26 @@ static rg_rc read_tensor(cursor *c, rg_gguf_tensor *t, uint64_t *offset)
     return tensor_bytes(c, t);
 }
 
-static int name_cmp_ctx(const void *a, const void *b, void *ctx)
+/* A tensor's data offset as read, and its index in file order. */
+typedef struct gg_place {
+    uint64_t off;
+    size_t idx;
+} gg_place;
+
+static int name_cmp(const void *a, const void *b)
 {
-    const rg_gguf_tensor *t = ctx;
-    return str_cmp(t[*(const uint32_t *)a].name, t[*(const uint32_t *)b].name);
+    return str_cmp((*(const rg_gguf_tensor *const *)a)->name,
+                   (*(const rg_gguf_tensor *const *)b)->name);
 }
 
-static int off_cmp_ctx(const void *a, const void *b, void *ctx)
+static int off_cmp(const void *a, const void *b)
 {
-    const uint64_t *off = ctx;
-    uint64_t x = off[*(const uint32_t *)a], y = off[*(const uint32_t *)b];
+    uint64_t x = ((const gg_place *)a)->off, y = ((const gg_place *)b)->off;
     return (x > y) - (x < y);
 }
 
 /* Offsets aligned, inside the data section, disjoint; then data pointers. */
-static rg_rc place_tensors(cursor *c, rg_gguf *g, const uint64_t *off, uint32_t align)
+static rg_rc place_tensors(cursor *c, rg_gguf *g, gg_place *pl, uint32_t align)
 {
     size_t start = c->off;
     if (g->n_t == 0)
@@ -342,17 +347,12 @@ static rg_rc place_tensors(cursor *c, rg_gguf *g, const uint64_t *off, uint32_t 
     if (start > c->n)
         return bad(c, "truncated: no data section after the tensor descriptors");
     uint64_t data = c->n - start;
-    uint32_t *order = rg_try_malloc(g->n_t * sizeof *order);
-    if (!order)
-        return RG_ENOMEM;
-    for (size_t i = 0; i < g->n_t; i++)
-        order[i] = (uint32_t)i;
-    qsort_r(order, g->n_t, sizeof *order, off_cmp_ctx, (void *)off);
+    qsort(pl, g->n_t, sizeof *pl, off_cmp);
     rg_rc rc = RG_OK;
     uint64_t end = 0;
     for (size_t k = 0; k < g->n_t && rc == RG_OK; k++) {
-        rg_gguf_tensor *t = &g->t[order[k]];
-        uint64_t o = off[order[k]];
+        rg_gguf_tensor *t = &g->t[pl[k].idx];
+        uint64_t o = pl[k].off;
         if (o % align)
             rc = bad(c, "tensor %.*s: offset %llu is not a multiple of %u", (int)t->name.n,
                      t->name.p, (unsigned long long)o, align);
@@ -367,7 +367,6 @@ static rg_rc place_tensors(cursor *c, rg_gguf *g, const uint64_t *off, uint32_t 
             t->data = c->p + start + o;
         }
     }
-    rg_free(order);
     return rc;
 }
 
@@ -377,25 +376,26 @@ static rg_rc read_tensors(cursor *c, rg_gguf *g, uint64_t n_t, uint32_t align)
         return bad(c, "%llu tensors cannot fit in %zu bytes", (unsigned long long)n_t, left(c));
     g->t = rg_try_malloc((size_t)n_t * sizeof *g->t + 1);
     g->by_name = rg_try_malloc((size_t)n_t * sizeof *g->by_name + 1);
-    uint64_t *off = rg_try_malloc((size_t)n_t * sizeof *off + 1);
-    rg_rc rc = g->t && g->by_name && off ? RG_OK : RG_ENOMEM;
+    gg_place *pl = rg_try_malloc((size_t)n_t * sizeof *pl + 1);
+    rg_rc rc = g->t && g->by_name && pl ? RG_OK : RG_ENOMEM;
     for (uint64_t i = 0; i < n_t && rc == RG_OK; i++) {
         memset(&g->t[i], 0, sizeof g->t[i]);
-        rc = read_tensor(c, &g->t[i], &off[i]);
-        g->by_name[i] = (uint32_t)i;
+        pl[i].idx = (size_t)i;
+        rc = read_tensor(c, &g->t[i], &pl[i].off);
+        g->by_name[i] = &g->t[i];
         g->n_t = (size_t)i + 1;
     }
     if (rc == RG_OK) {
-        qsort_r(g->by_name, g->n_t, sizeof *g->by_name, name_cmp_ctx, g->t);
+        qsort(g->by_name, g->n_t, sizeof *g->by_name, name_cmp);
         for (size_t i = 1; i < g->n_t && rc == RG_OK; i++) {
-            rg_str a = g->t[g->by_name[i - 1]].name, b = g->t[g->by_name[i]].name;
+            rg_str a = g->by_name[i - 1]->name, b = g->by_name[i]->name;
             if (str_cmp(a, b) == 0)
                 rc = bad(c, "duplicate tensor name %.*s", (int)b.n, b.p);
         }
     }
     if (rc == RG_OK)
-        rc = place_tensors(c, g, off, align);
-    rg_free(off);
+        rc = place_tensors(c, g, pl, align);
+    rg_free(pl);
     return rc;
 }
 
@@ -601,7 +601,7 @@ const rg_gguf_tensor *rg_gguf_tensor_find(const rg_gguf *g, const char *name)
     size_t lo = 0, hi = g->n_t;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const rg_gguf_tensor *t = &g->t[g->by_name[mid]];
+        const rg_gguf_tensor *t = g->by_name[mid];
         int r = str_cmp(t->name, k);
         if (r == 0)
             return t;

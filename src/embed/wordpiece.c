@@ -20,8 +20,10 @@
  *     split greedily, longest vocabulary piece first ("##" pieces after the
  *     first); a longer word, or one with no complete split, is one [UNK].
  * Words go out as ids until max - 2 are out, then [SEP]; the scan stops
- * there.  Text that looks like "[CLS]" is not special: it is split like any
- * text (as llama.cpp does).
+ * there.  This is also what the fast (Rust) BertTokenizer does; the Python
+ * one additionally NFC-normalises the text first, which only a cased model
+ * fed decomposed text would notice.  Text that looks like "[CLS]" is not special: it is split like
+ * any text (as llama.cpp does).
  *
  * The vocabulary is copied into one byte block and indexed by an open-
  * addressing hash table keyed by (continuation?, bytes): a phantom-form
@@ -60,7 +62,8 @@ typedef struct wp_slot {
 struct rg_wordpiece {
     char *bytes;
     wp_slot *slots;
-    size_t mask; /* slot count - 1 (a power of two) */
+    size_t mask;    /* slot count - 1 (a power of two) */
+    size_t max_key; /* longest key, bytes: no longer piece is tried */
     bool lowercase;
     int32_t cls, sep, unk;
 };
@@ -110,6 +113,8 @@ static void insert(rg_wordpiece *wp, size_t *used, rg_str key, unsigned cont, in
     wp->slots[i] = (wp_slot){
         .off = (uint32_t)*used, .len = (uint16_t)key.n, .cont = (uint8_t)cont, .used = 1, .id = id};
     *used += key.n;
+    if (key.n > wp->max_key)
+        wp->max_key = key.n;
 }
 
 static rg_rc special(const rg_str *vocab, size_t n, int32_t given, const char *name, int32_t *out,
@@ -239,7 +244,7 @@ static void word_end(wp_run *r)
     size_t np = 0, start = 0;
     bool ok = !r->too_long;
     while (ok && start < r->wlen) {
-        size_t end = r->wlen;
+        size_t end = r->wlen - start > r->wp->max_key ? start + r->wp->max_key : r->wlen;
         int32_t id = -1;
         for (; end > start; end--) {
             if (end < r->wlen && ((unsigned char)r->word[end] & 0xC0) == 0x80)
