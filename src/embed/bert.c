@@ -513,7 +513,8 @@ static rg_rc load_fail(const loader *ld, const char *fmt, ...)
     return RG_EINVAL;
 }
 
-/* Checks tensor name has shape [ne0, ne1] (ne1 0: one dimension) and a type
+/* Checks tensor name has shape [ne0, ne1] (GGUF order, ne0 contiguous; ne1
+ * 0: one dimension; ne1 1 also accepts [ne0]) and a type
  * ragd reads, and widens it into dst (ne0 * max(ne1, 1) floats). */
 static rg_rc load_tensor(const loader *ld, const char *name, size_t ne0, size_t ne1, float *dst)
 {
@@ -530,7 +531,7 @@ static rg_rc load_tensor(const loader *ld, const char *name, size_t ne0, size_t 
         snprintf(want, sizeof want, "[%zu, %zu]", ne0, ne1);
     else
         snprintf(want, sizeof want, "[%zu]", ne0);
-    bool ok = t->ne[0] == ne0 && (ne1 ? t->n_dims == 2 && t->ne[1] == ne1 : t->n_dims == 1);
+    bool ok = t->ne[0] == ne0 && (ne1 ? t->n_dims <= 2 && t->ne[1] == ne1 : t->n_dims == 1);
     if (!ok)
         return load_fail(ld, "tensor %s has shape %s, expected %s", name, got, want);
     if (t->type != RG_GGUF_F32 && t->type != RG_GGUF_F16 && t->type != RG_GGUF_Q8_0)
