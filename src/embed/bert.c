@@ -16,9 +16,11 @@
  * matrix and each projection one cblas_sgemm over all its rows; attention
  * runs per sequence and head over that sequence's own rows only, which is
  * exactly what a padding mask would compute, without the padded work.
- * Softmax, LayerNorm and pooling are in float32 with the usual max
- * subtraction; GELU is the exact erf form, through a rational approximation
- * of erf (absolute error < 4e-7, see erf_approx) that the compiler vectorises.
+ * Mean pooling averages every token of the sequence, [CLS] and [SEP]
+ * included (sentence-transformers' mask covers them).  Everything is float32;
+ * softmax subtracts the row's maximum; GELU is the exact erf form, through a
+ * rational approximation of erf (absolute error < 4e-7, see vf_erf) on
+ * 8-float vectors.
  *
  * Threads: OpenBLAS's thread count is process-wide; rg_bert_start sets it.
  * Forward passes of all models are serialised by one mutex, one batch at a
@@ -346,7 +348,7 @@ typedef struct batch {
     size_t n, tokens;
     const int32_t *const *ids; /* per sequence */
     const size_t *len;
-    size_t off[BERT_BATCH_TOKENS / 2]; /* a sequence has at least 2 tokens */
+    size_t off[BERT_BATCH_TOKENS / 2]; /* a sequence in a batch has at least 3 tokens */
 } batch;
 
 /* Self-attention of one layer: w->c = softmax(Q K^T / sqrt(d)) V per
@@ -773,6 +775,9 @@ static void bert_free(rg_bert *b)
     rg_free(b->type0);
     rg_free(b->eln_w);
     rg_wordpiece_free(b->wp);
+    rg_free((char *)b->model.name);
+    rg_free((char *)b->model.label);
+    rg_free((char *)b->model.revision);
     rg_free(b);
 }
 
@@ -806,8 +811,8 @@ static rg_rc load_model(const char *path, rg_bert **out, char *err, size_t errle
         b->model.embed = bert_embed;
         *out = b;
     } else {
+        b->model.revision = rev;
         bert_free(b);
-        rg_free(rev);
     }
     rg_gguf_close(ld.g);
     return rc;
@@ -834,6 +839,7 @@ rg_rc rg_bert_start(const char *paths, int threads, char *err, size_t errlen)
         if (rc != RG_OK) {
             snprintf(err, errlen, "%s: cannot register model ragd/%s: %s", path, b->model.name,
                      rc == RG_ECONFLICT ? "the name is taken" : "registry full or name invalid");
+            bert_free(b);
             return rc;
         }
         rg_info("embed: ragd/%s from %s (%s, revision %s)", b->model.name, path, b->model.label,

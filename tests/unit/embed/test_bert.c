@@ -63,9 +63,7 @@ static const rg_embed_model *tiny_model(void)
         return NULL;
     }
     m = rg_embed_find("ragd", "unit-tiny");
-    unlink(t_path);
-    rmdir(t_dir);
-    return m;
+    return m; /* the file stays for bert_start_refuses_a_second_model_of_that_name */
 }
 
 static rg_str *texts(void)
@@ -188,4 +186,15 @@ TEST(bert_start_refuses_bad_files_naming_them)
     CHECK(strstr(err, path) != NULL);
     unlink(path);
     CHECK(rg_bert_start("", 1, err, sizeof err) == RG_OK); /* none configured */
+}
+
+TEST(bert_start_refuses_a_second_model_of_that_name)
+{
+    if (!tiny_model())
+        return;
+    char err[512] = "";
+    CHECK(rg_bert_start(t_path, 1, err, sizeof err) == RG_ECONFLICT); /* nothing leaks (LSan) */
+    CHECK(strstr(err, "unit-tiny") != NULL);
+    unlink(t_path);
+    rmdir(t_dir);
 }
