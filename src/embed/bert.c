@@ -56,8 +56,9 @@
 #define BERT_MAX_HEADS   128
 #define BERT_MAX_CONTEXT 8192
 #define BERT_MAX_VOCAB   (1u << 21)
-/* Tokens of one forward pass (all sequences of a batch together); a batch's
- * scratch is about tokens * (6 h + ffn) floats: 31 MB for MiniLM. */
+/* Tokens of one forward pass (all sequences of a batch together); a call's
+ * scratch is min(its tokens, this) * (5 h + ffn) floats plus one head's
+ * L x L scores: at most 28 MB for MiniLM. */
 #define BERT_BATCH_TOKENS 2048
 /* Characters the model is said to read (rg_embed_model.context_size) per
  * token of its window: English WordPiece averages ~4-5 characters a token,
@@ -308,8 +309,8 @@ BERT_SIMD static void softmax_rows(float *s, size_t rows, size_t n)
 
 /* ---- the forward pass ------------------------------------------------------ */
 
-/* One batch's scratch: every array sized for BERT_BATCH_TOKENS (or the
- * window, when longer) tokens. */
+/* One call's scratch: arrays for cap tokens (at most BERT_BATCH_TOKENS, or
+ * the call's longest sequence when longer) and one head's scores. */
 typedef struct scratch {
     size_t cap;         /* tokens */
     float *x, *qkv, *c; /* [cap, h], [cap, 3h], [cap, h] */
@@ -326,16 +327,17 @@ static void scratch_free(scratch *w)
     rg_free(w->s);
 }
 
-static rg_rc scratch_new(const rg_bert *b, scratch *w)
+/* Scratch for batches of up to cap tokens and sequences of up to longest. */
+static rg_rc scratch_new(const rg_bert *b, size_t cap, size_t longest, scratch *w)
 {
     memset(w, 0, sizeof *w);
-    w->cap = b->ctx > BERT_BATCH_TOKENS ? b->ctx : BERT_BATCH_TOKENS;
+    w->cap = cap;
     size_t h = b->hidden;
     w->x = rg_try_malloc(w->cap * h * sizeof(float));
     w->qkv = rg_try_malloc(w->cap * 3 * h * sizeof(float));
     w->c = rg_try_malloc(w->cap * h * sizeof(float));
     w->u = rg_try_malloc(w->cap * b->ffn * sizeof(float));
-    w->s = rg_try_malloc(b->ctx * b->ctx * sizeof(float));
+    w->s = rg_try_malloc(longest * longest * sizeof(float));
     if (!w->x || !w->qkv || !w->c || !w->u || !w->s) {
         scratch_free(w);
         return RG_ENOMEM;
@@ -454,15 +456,25 @@ static rg_rc bert_embed(const rg_embed_model *m, const rg_str *texts, size_t n, 
     size_t *idx = rg_try_malloc(BERT_BATCH_TOKENS / 2 * sizeof *idx);
     batch *bt = rg_try_malloc(sizeof *bt);
     scratch w = {0};
-    rg_rc rc = ids && len && seq && slen && idx && bt ? scratch_new(b, &w) : RG_ENOMEM;
-    if (rc != RG_OK) {
-        rg_embed_fail(err, rc, "%s: out of memory for a batch", m->name);
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
+    rg_rc rc = ids && len && seq && slen && idx && bt ? RG_OK : RG_ENOMEM;
+    size_t longest = 0, total = 0;
+    for (size_t i = 0; i < n && rc == RG_OK; i++) {
         len[i] = rg_wordpiece_encode(b->wp, texts[i], ids + i * b->ctx, b->ctx);
         if (len[i] <= 2) /* no piece: the zero vector, as for an empty text */
             memset(out + i * b->hidden, 0, b->hidden * sizeof *out);
+        else {
+            longest = len[i] > longest ? len[i] : longest;
+            total += len[i];
+        }
+    }
+    /* Scratch for what this call needs: a query of 10 tokens takes 10 rows,
+     * not BERT_BATCH_TOKENS. */
+    size_t cap = total < BERT_BATCH_TOKENS ? total : BERT_BATCH_TOKENS;
+    if (rc == RG_OK && total)
+        rc = scratch_new(b, cap > longest ? cap : longest, longest, &w);
+    if (rc != RG_OK) {
+        rg_embed_fail(err, rc, "%s: out of memory for a batch", m->name);
+        goto done;
     }
     bt->ids = seq;
     bt->len = slen;

@@ -26,9 +26,10 @@
  *
  * Memory: every weight is widened to float32 at load, ~4 bytes per parameter
  * (MiniLM-L6: 22.7 M parameters, 91 MB, whatever the file's type); the file
- * is unmapped after load.  One embed() call additionally allocates about
- * BERT_BATCH_TOKENS x (6 hidden + ffn) floats of scratch (31 MB for MiniLM)
- * plus context_length int32 per text.
+ * is unmapped after load.  One embed() call additionally allocates
+ * min(its tokens, 2048) x (5 hidden + ffn) floats of scratch (at most 28 MB
+ * for MiniLM; a 10-token query 140 KB), its longest sequence squared floats,
+ * and context_length int32 per text.
  *
  * Threads: matrix products run on OpenBLAS with `threads` threads (0 = one
  * per online core), a process-wide setting.  embed() is thread-safe:
