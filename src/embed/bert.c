@@ -105,8 +105,8 @@ static pthread_mutex_t forward_lock = PTHREAD_MUTEX_INITIALIZER;
  * ABI note about 32-byte vectors without AVX does not apply. */
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
-typedef float vf __attribute__((vector_size(32), aligned(4)));
-typedef int32_t vi __attribute__((vector_size(32), aligned(4)));
+typedef float vf __attribute__((vector_size(32)));
+typedef int32_t vi __attribute__((vector_size(32)));
 #define VF_LANES 8
 
 #if defined(__x86_64__) && defined(__has_attribute)
@@ -127,29 +127,24 @@ VF_ALWAYS vf vf_load(const float *p)
     return v;
 }
 
-VF_ALWAYS void vf_store(float *p, vf v)
-{
-    memcpy(p, &v, sizeof v);
-}
+/* Helpers take vectors by address or are macros: GCC notes an ABI change
+ * for 32-byte vector arguments even when the call is inlined. */
+#define VF_STORE(p, v)                                                                             \
+    do {                                                                                           \
+        vf vf_t_ = (v);                                                                            \
+        memcpy((p), &vf_t_, sizeof vf_t_);                                                         \
+    } while (0)
 
-/* Lane-wise a < b ? a : b, and the other way. */
-VF_ALWAYS vf vf_min(vf a, vf b)
-{
-    vi m = a < b;
-    return (vf)((m & (vi)a) | (~m & (vi)b));
-}
+/* Lane-wise blend: m ? a : b (m a comparison's all-ones or zero lanes). */
+#define VF_BLEND(m, a, b) ((vf)(((m) & (vi)(a)) | (~(m) & (vi)(b))))
+#define VF_MIN(a, b)      VF_BLEND((a) < (b), (a), (b))
+#define VF_MAX(a, b)      VF_BLEND((a) > (b), (a), (b))
 
-VF_ALWAYS vf vf_max(vf a, vf b)
-{
-    vi m = a > b;
-    return (vf)((m & (vi)a) | (~m & (vi)b));
-}
-
-VF_ALWAYS float vf_sum(vf v)
+VF_ALWAYS float vf_sum(const vf *v)
 {
     float s = 0;
     for (int i = 0; i < VF_LANES; i++)
-        s += v[i];
+        s += (*v)[i];
     return s;
 }
 
@@ -157,9 +152,10 @@ VF_ALWAYS float vf_sum(vf v)
  * fitted by iterated weighted least squares on Chebyshev nodes; absolute
  * error below 4e-7 in float32, a few ulps of 1), +-1 beyond (erf(4) is
  * 1 - 1.5e-8). */
-VF_ALWAYS vf vf_erf(vf x)
+VF_ALWAYS vf vf_erf(const vf *x)
 {
-    vf c = vf_min(vf_max(x, (vf){0} - 4.0f), (vf){0} + 4.0f);
+    vf lo = (vf){0} - 4.0f, hi = (vf){0} + 4.0f, c = VF_MAX(*x, lo);
+    c = VF_MIN(c, hi);
     vf z = c * c;
     vf p = (vf){0} + 1.975961595e-06f;
     p = p * z + 2.874625789e-04f;
@@ -176,14 +172,14 @@ VF_ALWAYS vf vf_erf(vf x)
     return c * p / q;
 }
 
-/* e^x for x <= 0 (softmax after the max is subtracted), relative error
- * about 1e-7: x = k ln2 + r with |r| <= ln2 / 2 (k rounded by adding and
+/* e^x for x <= 0 (softmax after the max is subtracted),
+ * relative error about 1e-7: x = k ln2 + r with |r| <= ln2 / 2 (k rounded by adding and
  * subtracting 1.5 2^23), e^r by its Taylor series to degree 7, 2^k put in
  * the exponent bits.  x below -87 gives e^-87 (~1.6e-38) instead of less:
  * nothing next to the row's maximum, whose term is 1. */
-VF_ALWAYS vf vf_exp_neg(vf x)
+VF_ALWAYS vf vf_exp_neg(const vf *x0)
 {
-    x = vf_max(x, (vf){0} - 87.0f);
+    vf lo = (vf){0} - 87.0f, x = VF_MAX(*x0, lo);
     vf k = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
     vf r = (x - k * 0.693145752f) - k * 1.42860677e-06f;
     vf p = (vf){0} + 1.98412698e-04f;
@@ -198,21 +194,25 @@ VF_ALWAYS vf vf_exp_neg(vf x)
     return p * (vf)bits;
 }
 
-VF_ALWAYS vf vf_gelu(vf x)
+VF_ALWAYS vf vf_gelu(const vf *x)
 {
-    return 0.5f * x * (1.0f + vf_erf(x * 0.70710678118654752f));
+    vf z = *x * 0.70710678118654752f;
+    return 0.5f * *x * (1.0f + vf_erf(&z));
 }
 
 /* GELU, exact (erf) form, in place over n values. */
 BERT_SIMD static void gelu(float *x, size_t n)
 {
     size_t i = 0;
-    for (; i + VF_LANES <= n; i += VF_LANES)
-        vf_store(x + i, vf_gelu(vf_load(x + i)));
+    for (; i + VF_LANES <= n; i += VF_LANES) {
+        vf v = vf_load(x + i);
+        VF_STORE(x + i, vf_gelu(&v));
+    }
     if (i < n) { /* the tail, through a zero-padded vector */
         float t[VF_LANES] = {0};
         memcpy(t, x + i, (n - i) * sizeof *t);
-        vf_store(t, vf_gelu(vf_load(t)));
+        vf v = vf_load(t);
+        VF_STORE(t, vf_gelu(&v));
         memcpy(x + i, t, (n - i) * sizeof *t);
     }
 }
@@ -227,7 +227,7 @@ BERT_SIMD static void layer_norm(float *x, size_t rows, size_t h, const float *w
         vf acc = {0};
         for (size_t i = 0; i < hv; i += VF_LANES)
             acc += vf_load(v + i);
-        float mean = vf_sum(acc), var = 0;
+        float mean = vf_sum(&acc), var = 0;
         for (size_t i = hv; i < h; i++)
             mean += v[i];
         mean /= (float)h;
@@ -236,12 +236,12 @@ BERT_SIMD static void layer_norm(float *x, size_t rows, size_t h, const float *w
             vf d = vf_load(v + i) - mean;
             acc += d * d;
         }
-        var = vf_sum(acc);
+        var = vf_sum(&acc);
         for (size_t i = hv; i < h; i++)
             var += (v[i] - mean) * (v[i] - mean);
         float inv = 1.0f / sqrtf(var / (float)h + eps);
         for (size_t i = 0; i < hv; i += VF_LANES)
-            vf_store(v + i, (vf_load(v + i) - mean) * inv * vf_load(w + i) + vf_load(b + i));
+            VF_STORE(v + i, (vf_load(v + i) - mean) * inv * vf_load(w + i) + vf_load(b + i));
         for (size_t i = hv; i < h; i++)
             v[i] = (v[i] - mean) * inv * w[i] + b[i];
     }
@@ -261,7 +261,7 @@ BERT_SIMD static void add_rows(float *y, size_t rows, const float *b, size_t n)
     for (size_t r = 0; r < rows; r++) {
         float *v = y + r * n;
         for (size_t i = 0; i < nv; i += VF_LANES)
-            vf_store(v + i, vf_load(v + i) + vf_load(b + i));
+            VF_STORE(v + i, vf_load(v + i) + vf_load(b + i));
         for (size_t i = nv; i < n; i++)
             v[i] += b[i];
     }
@@ -285,23 +285,25 @@ BERT_SIMD static void softmax_rows(float *s, size_t rows, size_t n)
             mx = v[i] > mx ? v[i] : mx;
         vf acc = {0};
         for (size_t i = 0; i < nv; i += VF_LANES) {
-            vf e = vf_exp_neg(vf_load(v + i) - mx);
-            vf_store(v + i, e);
+            vf d = vf_load(v + i) - mx;
+            vf e = vf_exp_neg(&d);
+            VF_STORE(v + i, e);
             acc += e;
         }
         if (nv < n) {
             float t[VF_LANES];
             for (size_t i = 0; i < VF_LANES; i++)
                 t[i] = nv + i < n ? v[nv + i] - mx : -100.0f; /* padding: e^-87 */
-            vf e = vf_exp_neg(vf_load(t));
-            vf_store(t, e);
+            vf d = vf_load(t);
+            vf e = vf_exp_neg(&d);
+            VF_STORE(t, e);
             memcpy(v + nv, t, (n - nv) * sizeof *t);
             for (size_t i = 0; i < n - nv; i++)
                 acc[i] += t[i];
         }
-        float inv = 1.0f / vf_sum(acc);
+        float inv = 1.0f / vf_sum(&acc);
         for (size_t i = 0; i < nv; i += VF_LANES)
-            vf_store(v + i, vf_load(v + i) * inv);
+            VF_STORE(v + i, vf_load(v + i) * inv);
         for (size_t i = nv; i < n; i++)
             v[i] *= inv;
     }
