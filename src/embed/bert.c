@@ -20,7 +20,7 @@
  * included (sentence-transformers' mask covers them).  Everything is float32;
  * softmax subtracts the row's maximum; GELU is the exact erf form, through a
  * rational approximation of erf (absolute error < 4e-7, see vf_erf) on
- * 8-float vectors.
+ * 4-float vectors.
  *
  * Threads: OpenBLAS's thread count is process-wide; rg_bert_start sets it.
  * Forward passes of all models are serialised by one mutex, one batch at a
@@ -96,18 +96,15 @@ static pthread_mutex_t forward_lock = PTHREAD_MUTEX_INITIALIZER;
 /* ---- math ----------------------------------------------------------------- */
 
 /* The element-wise work (GELU, softmax, LayerNorm, bias and residual adds)
- * is written on 8-float vectors (GCC/Clang vector extensions: two SSE
- * registers on baseline x86-64, one AVX register in the x86-64-v3 clone of
- * each hot function, NEON pairs on ARM): -O2 vectorises no loop of unknown
- * count, and scalar GELU and exp were a fifth of the forward pass. */
-#if defined(__GNUC__) && !defined(__clang__)
-/* The vector helpers are always inlined: no call passes a vector, so the
- * ABI note about 32-byte vectors without AVX does not apply. */
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-typedef float vf __attribute__((vector_size(32)));
-typedef int32_t vi __attribute__((vector_size(32)));
-#define VF_LANES 8
+ * is written on 4-float vectors (GCC/Clang vector extensions: SSE on
+ * x86-64, with an x86-64-v3 clone of each hot function for AVX2 encodings,
+ * NEON on ARM): -O2 vectorises no loop of unknown count, and scalar GELU and
+ * exp were a fifth of the forward pass.  8-float vectors measured the same
+ * (the element-wise work is ~5 % of the pass now) and would change the
+ * calling convention between the baseline and the AVX clone. */
+typedef float vf __attribute__((vector_size(16)));
+typedef int32_t vi __attribute__((vector_size(16)));
+#define VF_LANES 4
 
 #if defined(__x86_64__) && defined(__has_attribute)
 #if __has_attribute(target_clones) && !defined(__SANITIZE_ADDRESS__)
@@ -127,8 +124,8 @@ VF_ALWAYS vf vf_load(const float *p)
     return v;
 }
 
-/* Helpers take vectors by address or are macros: GCC notes an ABI change
- * for 32-byte vector arguments even when the call is inlined. */
+/* Helpers take vectors by address or are macros (wider vectors would change
+ * the calling convention between the baseline and the AVX clone). */
 #define VF_STORE(p, v)                                                                             \
     do {                                                                                           \
         vf vf_t_ = (v);                                                                            \
