@@ -10,12 +10,17 @@
  * vectors from the untimed pass, which must not change from run to run.
  * Lines that are not valid UTF-8 are skipped and counted.  The GloVe table
  * is registered when found (embed/glove.h), so ragd/ragd-glove-100d can be
- * named; it then is the default, as in the server.
+ * named; it then is the default, as in the server.  --gguf FILE registers a
+ * BERT GGUF file (embed/bert.h) as ragd/BASENAME, its forward passes on
+ * --threads BLAS threads (default 1); --limit N embeds only the first N texts
+ * (the transformer is ~1000 times slower than the hash model).
  *
  *   bench_hash CORPUS [--chunk BYTES] [--provider P --model M] [--repeat N]
+ *              [--gguf FILE [--threads N]] [--limit N]
  */
 #include "core/alloc.h"
 #include "core/str.h"
+#include "embed/bert.h"
 #include "embed/embed.h"
 #include "embed/glove.h"
 
@@ -128,9 +133,9 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    const char *path = NULL, *provider = NULL, *name = NULL;
-    size_t chunk = 0;
-    int repeat = 1;
+    const char *path = NULL, *provider = NULL, *name = NULL, *gguf = NULL;
+    size_t chunk = 0, limit = 0;
+    int repeat = 1, threads = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--chunk") == 0 && i + 1 < argc)
             chunk = (size_t)strtoul(argv[++i], NULL, 10);
@@ -139,7 +144,13 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
             name = argv[++i];
         else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc)
-            repeat = atoi(argv[++i]);
+            repeat = (int)strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--gguf") == 0 && i + 1 < argc)
+            gguf = argv[++i];
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            threads = (int)strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc)
+            limit = (size_t)strtoul(argv[++i], NULL, 10);
         else if (argv[i][0] == '-' || path)
             usage();
         else
@@ -148,6 +159,11 @@ int main(int argc, char **argv)
     if (!path || repeat < 1 || (!provider != !name))
         usage();
     rg_glove_start(); /* registers ragd-glove-100d when build/models/ holds its table */
+    char err[512];
+    if (gguf && rg_bert_start(gguf, threads, err, sizeof err) != RG_OK) {
+        fprintf(stderr, "bench_hash: %s\n", err);
+        return 1;
+    }
     const rg_embed_model *m = provider ? rg_embed_find(provider, name) : rg_embed_default();
     if (!m) {
         fprintf(stderr, "bench_hash: no model %s/%s\n", provider, name);
@@ -161,7 +177,7 @@ int main(int argc, char **argv)
     }
     size_t invalid = 0;
     text_list all = cut_texts(buf, len, chunk, &invalid);
-    size_t n = all.n;
+    size_t n = limit && limit < all.n ? limit : all.n;
     const rg_str *texts = all.v;
     uint64_t bytes = 0;
     for (size_t i = 0; i < n; i++)
@@ -193,8 +209,17 @@ int main(int argc, char **argv)
     printf("corpus     %s: %.1f MB\n", path, (double)len / 1e6);
     printf("texts      %zu (%s), mean %.0f bytes, %zu invalid UTF-8 lines skipped\n", n,
            chunk ? "chunks" : "non-blank lines", n ? (double)bytes / (double)n : 0.0, invalid);
-    printf("time       %.3f s (best of %d), batches of %d, 1 thread\n", best, repeat, BATCH);
+    printf("time       %.3f s (best of %d), batches of %d, %d thread%s\n", best, repeat, BATCH,
+           gguf ? threads : 1, gguf && threads > 1 ? "s" : "");
     printf("throughput %.0f texts/s, %.2f MB/s\n", (double)n / best, (double)bytes / 1e6 / best);
+    rg_bert_shape sh;
+    if (rg_bert_shape_of(m, &sh)) { /* count the tokens the window kept, as embed() does */
+        double tokens = 0;
+        for (size_t i = 0; i < n; i++)
+            tokens += (double)rg_bert_tokens(m, texts[i]);
+        printf("tokens     %.0f (mean %.1f a text), %.0f tokens/s\n", tokens, tokens / (double)n,
+               tokens / best);
+    }
     printf("checksum   %.9g\n", sum);
     rg_free(out);
     rg_free(all.v);
