@@ -819,6 +819,7 @@ static rg_rc load_model(const char *path, rg_bert **out, char *err, size_t errle
         b->model.dims = (int)b->hidden;
         b->model.context_size = (int)(b->ctx * BERT_CHARS_PER_TOKEN);
         b->model.revision = rev;
+        b->model.cache = true; /* a forward pass costs far more than a lookup */
         b->model.embed = bert_embed;
         *out = b;
     } else {
