@@ -1,0 +1,575 @@
+"""bench_retrieve.py - POST /v1/datasets/{id}/retrieve through a running ragd: quality
+(known-item search on man pages, every search method and hybrid weight) and latency
+(a dataset of >= 100,000 chunks, one and two keep-alive connections).
+
+Run by bench/retrieve/run, which builds build/ragd and renders the corpus
+(bench/search/run --corpus-only).  Standard library only; the server is started and
+stopped with tests/api/harness.py.
+
+Corpus and queries are bench/search's: each page's NAME text ("ls - list directory
+contents") is the query for that page and is cut out of it; pages without one, with
+invalid UTF-8, or whose NAME text repeats an earlier page's are skipped.  A hit is
+any chunk of the query's page among the top 10 (MRR@10) or top 5 (recall@5).
+
+Usage: bench_retrieve.py --bin build/ragd --corpus FILE [quality] [latency]
+Knobs (environment): QUERIES (2000 measured latency queries per method and
+connection count), WARMUP (200), CHUNKS (100000: the latency dataset's minimum),
+B_MAX_TOKENS (100: its custom rule's max_tokens), LOADERS (2: upload connections),
+QTHREADS (2: connections for the quality queries).
+"""
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "tests", "api"))
+import harness  # noqa: E402
+
+TOP_K = 10
+WEIGHTS = [round(i / 10, 1) for i in range(11)]
+DIFY_DEFAULT_W = 0.7
+QUERIES = int(os.environ.get("QUERIES", "2000"))
+WARMUP = int(os.environ.get("WARMUP", "200"))
+CHUNKS = int(os.environ.get("CHUNKS", "100000"))
+B_MAX_TOKENS = int(os.environ.get("B_MAX_TOKENS", "100"))
+LOADERS = int(os.environ.get("LOADERS", "2"))
+QTHREADS = int(os.environ.get("QTHREADS", "2"))
+GOAL_P99_MS = 10.0
+
+
+def say(*a):
+    print(*a, flush=True)
+
+
+# ---- corpus ---------------------------------------------------------------------------
+
+
+def cut_name(body):
+    """(query, page without the NAME text) as bench_search.c's cut_name, or None."""
+    lines = body.split("\n")
+    for i, line in enumerate(lines):
+        if line.strip() == "NAME":
+            j = i + 1
+            while j < len(lines):
+                l = lines[j]
+                if l.strip(" \t\r") == "" or l[:1] not in (" ", "\t"):
+                    break
+                j += 1
+            if j == i + 1:
+                return None
+            q = " ".join(" ".join(lines[i + 1:j]).split())
+            if not q:
+                return None
+            rest = "\n".join(lines[:i + 1]) + "\n" + "\n".join(lines[j:])
+            return q, rest
+    return None
+
+
+def load_corpus(path):
+    """[(file name, query, text)] in file order, aliases and unnamed pages skipped."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    pages, seen, skipped, aliases = [], set(), 0, 0
+    for rec in raw.split(b"\x1e")[1:]:
+        nl = rec.find(b"\n")
+        if nl < 0:
+            continue
+        name = rec[:nl].decode("utf-8", "replace")
+        try:
+            body = rec[nl + 1:].decode("utf-8")
+        except UnicodeDecodeError:
+            skipped += 1
+            continue
+        cut = cut_name(body)
+        if not cut or not re.search(r"\w", cut[0]) or not cut[1].strip():
+            skipped += 1
+            continue
+        if cut[0] in seen:
+            aliases += 1
+            continue
+        seen.add(cut[0])
+        pages.append((name, cut[0], cut[1]))
+    return pages, skipped, aliases
+
+
+# ---- HTTP -----------------------------------------------------------------------------
+
+
+class Client:
+    """One keep-alive connection with the server's key."""
+
+    def __init__(self, srv, timeout=120):
+        self.srv = srv
+        self.conn = srv.connection(timeout)
+
+    def call(self, method, path, body=None):
+        st, hdrs, js, raw = self.srv.call(method, path, body=body, conn=self.conn)
+        return st, hdrs, js, raw
+
+    def close(self):
+        self.conn.close()
+
+
+def ok(resp, what):
+    st, _, js, raw = resp
+    if st != 200 or not isinstance(js, dict):
+        raise RuntimeError(f"{what}: HTTP {st} {raw[:300]!r}")
+    return js
+
+
+def create_docs(srv, dataset, docs, technique, process_rule):
+    """Creates the documents [(name, text)] with LOADERS connections; returns their
+    (id, batch) pairs in order."""
+    ids = [None] * len(docs)
+    nxt = [0]
+    lock = threading.Lock()
+    errors = []
+
+    def loader():
+        c = Client(srv)
+        try:
+            while True:
+                with lock:
+                    i = nxt[0]
+                    nxt[0] += 1
+                if i >= len(docs) or errors:
+                    return
+                body = {"name": docs[i][0], "text": docs[i][1], "indexing_technique": technique,
+                        "process_rule": process_rule}
+                js = ok(c.call("POST", f"/v1/datasets/{dataset}/document/create-by-text", body),
+                        f"create-by-text {docs[i][0]}")
+                ids[i] = (js["document"]["id"], js["batch"])
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+        finally:
+            c.close()
+
+    ts = [threading.Thread(target=loader) for _ in range(LOADERS)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        raise errors[0]
+    return ids
+
+
+def wait_completed(srv, dataset, n_docs, timeout=900):
+    """Polls the document list until every document is completed or in error; returns
+    (completed, errors)."""
+    c = Client(srv)
+    deadline = time.time() + timeout
+    try:
+        while True:
+            done = err = 0
+            page = 1
+            while True:
+                js = ok(c.call("GET", f"/v1/datasets/{dataset}/documents?limit=100&page={page}"),
+                        "list documents")
+                for d in js.get("data", []):
+                    done += d.get("indexing_status") == "completed"
+                    err += d.get("indexing_status") == "error"
+                if not js.get("has_more"):
+                    break
+                page += 1
+            if done + err >= n_docs:
+                return done, err
+            if time.time() > deadline:
+                raise RuntimeError(f"indexing not finished after {timeout} s: {done}/{n_docs}")
+            time.sleep(0.5)
+    finally:
+        c.close()
+
+
+def count_segments(srv, dataset, batches):
+    """Sum of total_segments over the batches' indexing-status items."""
+    c = Client(srv)
+    try:
+        n = 0
+        for b in sorted(set(batches)):
+            js = ok(c.call("GET", f"/v1/datasets/{dataset}/documents/{b}/indexing-status"),
+                    "indexing-status")
+            n += sum(it.get("total_segments") or 0 for it in js.get("data", []))
+        return n
+    finally:
+        c.close()
+
+
+def embedding_models(srv):
+    js = ok(srv.call("GET", "/v1/workspaces/current/models/model-types/text-embedding"),
+            "list text-embedding models")
+    out = []
+    for p in js.get("data", []):
+        for m in p.get("models", []):
+            out.append((p.get("provider"), m.get("model"),
+                        (m.get("model_properties") or {}).get("dimensions")))
+    return out
+
+
+def pick_model(srv):
+    models = embedding_models(srv)
+    for prov, name, dims in models:
+        if name == "ragd-glove-100d":
+            return prov, name, dims, models
+    if not models:
+        raise RuntimeError("the server lists no text-embedding model")
+    return (*models[0], models)
+
+
+def rmodel(method, weight=None, mode=None):
+    m = {"search_method": method, "reranking_enable": False, "top_k": TOP_K,
+         "score_threshold_enabled": False}
+    if weight is not None:
+        m["reranking_mode"] = "weighted_score"
+        m["weights"] = {"weight_type": "customized",
+                        "vector_setting": {"vector_weight": weight, "embedding_provider_name": "",
+                                           "embedding_model_name": ""},
+                        "keyword_setting": {"keyword_weight": round(1 - weight, 10)}}
+    if mode is not None:
+        m["reranking_mode"] = mode
+    return m
+
+
+def table(headers, rows, aligns=None):
+    """Prints an aligned table (first column left, the rest right)."""
+    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for k, r in enumerate(cells):
+        say("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i])
+                      for i, c in enumerate(r)).rstrip())
+        if k == 0:
+            say("  ".join("-" * w for w in widths))
+
+
+# ---- part A: quality ------------------------------------------------------------------
+
+
+def quality(srv, pages, model):
+    prov, name, _ = model
+    say("== A. quality: known-item search, one document per page, top_k %d" % TOP_K)
+    ds = ok(srv.call("POST", "/v1/datasets", {
+        "name": "bench-quality", "indexing_technique": "high_quality",
+        "embedding_model": name, "embedding_model_provider": prov}), "create dataset")["id"]
+    docs = [(p[0], p[2]) for p in pages]
+    t0 = time.time()
+    ids = create_docs(srv, ds, docs, "high_quality", {"mode": "automatic"})
+    t_post = time.time() - t0
+    done, err = wait_completed(srv, ds, len(ids))
+    t_all = time.time() - t0
+    nseg = count_segments(srv, ds, [b for _, b in ids])
+    say(f"dataset {ds}: {len(ids)} documents (automatic rule), {done} completed, {err} in error, "
+        f"{nseg} chunks; created in {t_post:.1f} s, all indexed after {t_all:.1f} s")
+    page_of = {d: i for i, (d, _) in enumerate(ids)}
+
+    configs = [("full_text_search", rmodel("full_text_search")),
+               ("semantic_search", rmodel("semantic_search"))]
+    for w in WEIGHTS:
+        configs.append((f"hybrid w={w:.1f}/{1 - w:.1f}", rmodel("hybrid_search", weight=w)))
+    configs.append(("hybrid RRF", rmodel("hybrid_search", mode="reciprocal_rank_fusion")))
+    configs.append(("hybrid (no weights)", rmodel("hybrid_search")))
+
+    results = {}
+    for label, m in configs:
+        ranks = [0] * len(pages)
+        lat = [0.0] * len(pages)
+        state = {"next": 0, "na": None, "err": None}
+        lock = threading.Lock()
+
+        def worker():
+            c = Client(srv)
+            try:
+                while True:
+                    with lock:
+                        i = state["next"]
+                        state["next"] += 1
+                    if i >= len(pages) or state["na"] or state["err"]:
+                        return
+                    s = time.perf_counter()
+                    st, _, js, raw = c.call("POST", f"/v1/datasets/{ds}/retrieve",
+                                            {"query": pages[i][1], "retrieval_model": m})
+                    lat[i] = time.perf_counter() - s
+                    if st == 400:
+                        state["na"] = f"HTTP {st}: {(js or {}).get('message', raw[:120])}"
+                        return
+                    if st != 200:
+                        state["err"] = f"{label}: HTTP {st} {raw[:200]!r}"
+                        return
+                    for r, rec in enumerate(js.get("records", [])[:TOP_K]):
+                        if page_of.get(rec["segment"]["document_id"]) == i:
+                            ranks[i] = r + 1
+                            break
+            finally:
+                c.close()
+
+        ts = [threading.Thread(target=worker) for _ in range(QTHREADS)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        if state["err"]:
+            raise RuntimeError(state["err"])
+        if state["na"]:
+            results[label] = None
+            say(f"  {label}: n/a ({state['na']})")
+            continue
+        mrr = sum(1 / r for r in ranks if r) / len(ranks)
+        r5 = sum(1 for r in ranks if 1 <= r <= 5) / len(ranks)
+        lat.sort()
+        results[label] = (mrr, r5, lat[len(lat) // 2] * 1e3)
+
+    say()
+    say(f"queries: {len(pages)} NAME lines, top_k {TOP_K}, embedding model {prov}/{name}; "
+        f"w = vector_weight, keyword_weight = 1 - w")
+    rows = []
+    for label, _ in configs:
+        r = results[label]
+        rows.append([label, "n/a", "n/a", "n/a"] if r is None else
+                    [label, f"{r[0]:.4f}", f"{r[1]:.4f}", f"{r[2]:.2f}"])
+    table(["method", "MRR@10", "recall@5", f"p50 ms ({QTHREADS} conn)"], rows)
+    hyb = [(results[f"hybrid w={w:.1f}/{1 - w:.1f}"], w) for w in WEIGHTS]
+    best, bw = max(hyb, key=lambda x: (x[0][0], x[0][1]))
+    dflt = results[f"hybrid w={DIFY_DEFAULT_W:.1f}/{1 - DIFY_DEFAULT_W:.1f}"]
+    say()
+    say(f"best hybrid weight: vector {bw:.1f} / keyword {1 - bw:.1f}: MRR@10 {best[0]:.4f}, "
+        f"recall@5 {best[1]:.4f}; Dify's default 0.7/0.3: MRR@10 {dflt[0]:.4f}, recall@5 "
+        f"{dflt[1]:.4f} -> MRR {best[0] - dflt[0]:+.4f} (x{best[0] / dflt[0]:.3f}), recall@5 "
+        f"{best[1] - dflt[1]:+.4f}")
+    for ref in ("full_text_search", "semantic_search"):
+        say(f"best hybrid vs {ref}: MRR@10 x{best[0] / results[ref][0]:.3f}")
+    rrf = results["hybrid RRF"]
+    if rrf:
+        say(f"RRF vs best weighted: MRR@10 {rrf[0] - best[0]:+.4f}, recall@5 {rrf[1] - best[1]:+.4f}")
+    say()
+    return results
+
+
+# ---- part B: latency ------------------------------------------------------------------
+
+
+def b_documents(pages, max_tokens):
+    """Documents of the latency dataset: the pages concatenated into documents of about
+    DOC_CHARS characters, copy after copy, each copy with its paragraphs shuffled (own
+    seed) and a copy tag, until the text should give CHUNKS chunks of about max_tokens
+    characters (the custom rule splits on newlines, no overlap)."""
+    doc_chars = 200_000
+    per_chunk = max_tokens * 0.8  # lines are merged up to max_tokens; most chunks are shorter
+    need = int(CHUNKS * per_chunk * 1.1)
+    docs, buf, total, copy = [], [], 0, 0
+    while total < need:
+        rnd = random.Random(copy)
+        for name, _, text in pages:
+            paras = [p for p in text.split("\n\n") if p.strip()]
+            if copy:
+                rnd.shuffle(paras)
+            buf.append(f"{name} (copy {copy})\n\n" + "\n\n".join(paras))
+            size = sum(len(b) for b in buf)
+            if size >= doc_chars:
+                docs.append((f"man-{copy}-{len(docs)}", "\n\n".join(buf)))
+                total += size
+                buf = []
+                if total >= need:
+                    break
+        copy += 1
+    if buf:
+        docs.append((f"man-{copy}-{len(docs)}", "\n\n".join(buf)))
+    return docs
+
+
+def server_timing(hdrs):
+    """{name: ms} from a Server-Timing header, or {}."""
+    v = hdrs.get("Server-Timing") if hdrs else None
+    out = {}
+    for part in (v or "").split(","):
+        m = re.match(r"\s*([\w-]+)\s*(?:;.*?dur=([\d.]+))?", part)
+        if m and m.group(2):
+            out[m.group(1)] = float(m.group(2))
+    return out
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * p))]
+
+
+def run_queries(srv, ds, queries, m, conns):
+    """Runs the queries (split across conns keep-alive connections, one thread each)
+    after WARMUP warm-up queries per connection; returns (wall s, [(ms, timing)])."""
+    samples = [[] for _ in range(conns)]
+    errors = []
+    barrier = threading.Barrier(conns + 1)
+
+    def worker(k):
+        c = Client(srv)
+        try:
+            for i in range(WARMUP):
+                q = queries[(i * 7 + k) % len(queries)]
+                ok(c.call("POST", f"/v1/datasets/{ds}/retrieve",
+                          {"query": q, "retrieval_model": m}), "warm-up")
+            barrier.wait()
+            for i in range(k, len(queries), conns):
+                body = json.dumps({"query": queries[i], "retrieval_model": m}).encode()
+                s = time.perf_counter()
+                c.conn.request("POST", f"/v1/datasets/{ds}/retrieve", body=body,
+                               headers={"Authorization": f"Bearer {srv.key}",
+                                        "Content-Type": "application/json"})
+                r = c.conn.getresponse()
+                r.read()
+                t = time.perf_counter() - s
+                if r.status != 200:
+                    raise RuntimeError(f"retrieve: HTTP {r.status}")
+                samples[k].append((t * 1e3, server_timing(r.headers)))
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+            try:
+                barrier.abort()
+            except Exception:  # noqa: BLE001
+                pass
+        finally:
+            c.close()
+
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(conns)]
+    for t in ts:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in ts:
+        t.join()
+    wall = time.perf_counter() - t0
+    if errors:
+        raise errors[0]
+    return wall, [s for ss in samples for s in ss]
+
+
+def latency(srv, pages, model):
+    prov, name, _ = model
+    say(f"== B. latency at >= {CHUNKS} chunks")
+    ds = ok(srv.call("POST", "/v1/datasets", {
+        "name": "bench-latency", "indexing_technique": "high_quality",
+        "embedding_model": name, "embedding_model_provider": prov}), "create dataset")["id"]
+    docs = b_documents(pages, B_MAX_TOKENS)
+    rule = {"mode": "custom", "rules": {
+        "pre_processing_rules": [{"id": "remove_extra_spaces", "enabled": True},
+                                 {"id": "remove_urls_emails", "enabled": False}],
+        "segmentation": {"separator": "\n", "max_tokens": B_MAX_TOKENS, "chunk_overlap": 0}}}
+    chars = sum(len(d[1]) for d in docs)
+    say(f"loading {len(docs)} documents, {chars / 1e6:.1f} M characters (man pages, copies "
+        f"with shuffled paragraphs), custom rule: separator \\n, max_tokens {B_MAX_TOKENS}, "
+        f"overlap 0; {LOADERS} upload connections")
+    t0 = time.time()
+    ids = create_docs(srv, ds, docs, "high_quality", rule)
+    t_post = time.time() - t0
+    done, err = wait_completed(srv, ds, len(ids))
+    t_all = time.time() - t0
+    nseg = count_segments(srv, ds, [b for _, b in ids])
+    say(f"dataset {ds}: {done} documents completed, {err} in error, {nseg} chunks; posted in "
+        f"{t_post:.1f} s, indexed after {t_all:.1f} s: {nseg / t_all:.0f} chunks/s "
+        f"({chars / t_all / 1e6:.2f} M characters/s)")
+    if (nseg or 0) < CHUNKS:
+        say(f"WARNING: {nseg} chunks, fewer than {CHUNKS}")
+    # the first query after indexing builds the snapshot: time it apart
+    s = time.perf_counter()
+    ok(srv.call("POST", f"/v1/datasets/{ds}/retrieve",
+                {"query": pages[0][1], "retrieval_model": rmodel("hybrid_search")}),
+       "first retrieve")
+    say(f"first retrieve after indexing (snapshot build): {(time.perf_counter() - s) * 1e3:.0f} ms")
+    say()
+
+    base = [p[1] for p in pages]
+    queries = (base * (QUERIES // len(base) + 1))[:QUERIES]
+    random.Random(1).shuffle(queries)
+    rows, timing_seen, goal = [], False, None
+    for label, m in (("hybrid_search (0.7/0.3)", rmodel("hybrid_search")),
+                     ("full_text_search", rmodel("full_text_search")),
+                     ("semantic_search", rmodel("semantic_search"))):
+        for conns in (1, 2):
+            wall, smp = run_queries(srv, ds, queries, m, conns)
+            ms = [x[0] for x in smp]
+            has = all("embed" in x[1] for x in smp)
+            timing_seen |= has
+            net = [x[0] - x[1]["embed"] for x in smp] if has else None
+            srch = [x[1]["search"] for x in smp] if all("search" in x[1] for x in smp) else None
+            emb = [x[1]["embed"] for x in smp] if has else None
+            row = [label, conns, len(ms), f"{pct(ms, .5):.2f}", f"{pct(ms, .9):.2f}",
+                   f"{pct(ms, .99):.2f}", f"{max(ms):.2f}", f"{len(ms) / wall:.0f}"]
+            row += [f"{pct(emb, .5):.2f}" if emb else "-",
+                    f"{pct(net, .5):.2f}" if net else "-",
+                    f"{pct(net, .99):.2f}" if net else "-",
+                    f"{pct(srch, .5):.2f}" if srch else "-",
+                    f"{pct(srch, .99):.2f}" if srch else "-"]
+            rows.append(row)
+            if label.startswith("hybrid") and conns == 1:
+                goal = (pct(net, .99), True) if net else (pct(ms, .99), False)
+    say(f"retrieve, top_k {TOP_K}, {len(queries)} queries (NAME lines, repeated, shuffled) per "
+        f"row after {WARMUP} warm-up per connection; one keep-alive http.client connection per "
+        f"thread; client wall time")
+    table(["method", "conns", "n", "p50 ms", "p90 ms", "p99 ms", "max ms", "req/s",
+           "embed p50", "-embed p50", "-embed p99", "search p50", "search p99"], rows)
+    if not timing_seen:
+        say("note: no Server-Timing embed;dur= header in the responses: latencies include the "
+            "query embedding")
+    v, net = goal
+    say(f"goal: hybrid p99 <= {GOAL_P99_MS:.0f} ms (query embedding excluded): "
+        f"{'met' if v <= GOAL_P99_MS else 'MISSED'} ({v:.2f} ms"
+        f"{'' if net else ', embedding included: no Server-Timing'})")
+    say()
+    return ds
+
+
+# ---- main -----------------------------------------------------------------------------
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("parts", nargs="*", default=["quality", "latency"])
+    a = ap.parse_args()
+    parts = a.parts or ["quality", "latency"]
+    for p in parts:
+        if p not in ("quality", "latency"):
+            ap.error(f"unknown part {p!r} (quality, latency)")
+    pages, skipped, aliases = load_corpus(a.corpus)
+    say("== machine")
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    say(f"cpu: {cpu}, {os.cpu_count()} cores; load {open('/proc/loadavg').read().split()[:3]}")
+    say(f"corpus: {a.corpus}: {len(pages)} pages with a NAME line ({skipped} skipped, "
+        f"{aliases} aliases)")
+    srv = harness.Server(a.bin)
+    t_start = time.time()
+    try:
+        srv.start()
+        prov, name, dims, models = pick_model(srv)
+        say(f"server: {a.bin} serve on 127.0.0.1:{srv.port}, data {srv.data} (pid {srv.proc.pid})")
+        say(f"text-embedding models: {', '.join(f'{p}/{n} ({d}d)' for p, n, d in models)}; "
+            f"using {prov}/{name}")
+        if name != "ragd-glove-100d":
+            say("note: ragd-glove-100d is not available (make deps fetches build/models/"
+                "glove-100d.bin); quality numbers are for the model above")
+        say()
+        if "quality" in parts:
+            quality(srv, pages, (prov, name, dims))
+        if "latency" in parts:
+            latency(srv, pages, (prov, name, dims))
+            if os.environ.get("HOLD"):
+                say(f"HOLD: server pid {srv.proc.pid} port {srv.port} key {srv.key}; "
+                    f"Enter to stop")
+                sys.stdin.readline()
+        srv.stop()
+    finally:
+        srv.cleanup()
+    say(f"total {time.time() - t_start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
