@@ -14,7 +14,7 @@ any chunk of the query's page among the top 10 (MRR@10) or top 5 (recall@5).
 Usage: bench_retrieve.py --bin build/ragd --corpus FILE [quality] [latency]
 Knobs (environment): QUERIES (2000 measured latency queries per method and
 connection count), WARMUP (200), CHUNKS (100000: the latency dataset's minimum),
-B_MAX_TOKENS (100: its custom rule's max_tokens), LOADERS (2: upload connections),
+B_MAX_TOKENS (500: max_tokens of its first copy's custom rule), LOADERS (2: upload connections),
 QTHREADS (2: connections for the quality queries).
 """
 import argparse
@@ -37,7 +37,8 @@ DIFY_DEFAULT_W = 0.7
 QUERIES = int(os.environ.get("QUERIES", "2000"))
 WARMUP = int(os.environ.get("WARMUP", "200"))
 CHUNKS = int(os.environ.get("CHUNKS", "100000"))
-B_MAX_TOKENS = int(os.environ.get("B_MAX_TOKENS", "100"))
+B_MAX_TOKENS = int(os.environ.get("B_MAX_TOKENS", "500"))
+DOC_CHARS = 200_000  # latency dataset: characters per document
 LOADERS = int(os.environ.get("LOADERS", "2"))
 QTHREADS = int(os.environ.get("QTHREADS", "2"))
 GOAL_P99_MS = 10.0
@@ -352,33 +353,36 @@ def quality(srv, pages, model):
 # ---- part B: latency ------------------------------------------------------------------
 
 
-def b_documents(pages, max_tokens):
-    """Documents of the latency dataset: the pages concatenated into documents of about
-    DOC_CHARS characters, copy after copy, each copy with its paragraphs shuffled (own
-    seed) and a copy tag, until the text should give CHUNKS chunks of about max_tokens
-    characters (the custom rule splits on newlines, no overlap)."""
-    doc_chars = 200_000
-    per_chunk = max_tokens * 0.8  # lines are merged up to max_tokens; most chunks are shorter
-    need = int(CHUNKS * per_chunk * 1.1)
-    docs, buf, total, copy = [], [], 0, 0
-    while total < need:
-        rnd = random.Random(copy)
-        for name, _, text in pages:
-            paras = [p for p in text.split("\n\n") if p.strip()]
-            if copy:
-                rnd.shuffle(paras)
-            buf.append(f"{name} (copy {copy})\n\n" + "\n\n".join(paras))
-            size = sum(len(b) for b in buf)
-            if size >= doc_chars:
-                docs.append((f"man-{copy}-{len(docs)}", "\n\n".join(buf)))
-                total += size
-                buf = []
-                if total >= need:
-                    break
-        copy += 1
+def b_copy(pages, copy):
+    """Copy number copy of the corpus for the latency dataset: documents of about
+    DOC_CHARS characters (pages concatenated); copies after the first have each page's
+    paragraphs shuffled (seed = copy number)."""
+    rnd = random.Random(copy)
+    docs, buf, size = [], [], 0
+    for name, _, text in pages:
+        paras = [p for p in text.split("\n\n") if p.strip()]
+        if copy:
+            rnd.shuffle(paras)
+        buf.append(f"{name}\n\n" + "\n\n".join(paras))
+        size += len(buf[-1])
+        if size >= DOC_CHARS:
+            docs.append((f"man-copy{copy}-{len(docs)}", "\n\n".join(buf)))
+            buf, size = [], 0
     if buf:
-        docs.append((f"man-{copy}-{len(docs)}", "\n\n".join(buf)))
+        docs.append((f"man-copy{copy}-{len(docs)}", "\n\n".join(buf)))
     return docs
+
+
+def b_rule(copy):
+    """Copy copy's process rule: Dify's automatic rule's shape (separator blank line,
+    overlap 50) with max_tokens 500, 440, 380, ... so that every copy is cut at other
+    places and its chunks differ from the other copies' even where a paragraph was
+    not moved."""
+    return {"mode": "custom", "rules": {
+        "pre_processing_rules": [{"id": "remove_extra_spaces", "enabled": True},
+                                 {"id": "remove_urls_emails", "enabled": False}],
+        "segmentation": {"separator": "\n\n", "max_tokens": max(100, B_MAX_TOKENS - 60 * copy),
+                         "chunk_overlap": 50}}}
 
 
 def server_timing(hdrs):
@@ -452,24 +456,31 @@ def latency(srv, pages, model):
     ds = ok(srv.call("POST", "/v1/datasets", {
         "name": "bench-latency", "indexing_technique": "high_quality",
         "embedding_model": name, "embedding_model_provider": prov}), "create dataset")["id"]
-    docs = b_documents(pages, B_MAX_TOKENS)
-    rule = {"mode": "custom", "rules": {
-        "pre_processing_rules": [{"id": "remove_extra_spaces", "enabled": True},
-                                 {"id": "remove_urls_emails", "enabled": False}],
-        "segmentation": {"separator": "\n", "max_tokens": B_MAX_TOKENS, "chunk_overlap": 0}}}
-    chars = sum(len(d[1]) for d in docs)
-    say(f"loading {len(docs)} documents, {chars / 1e6:.1f} M characters (man pages, copies "
-        f"with shuffled paragraphs), custom rule: separator \\n, max_tokens {B_MAX_TOKENS}, "
-        f"overlap 0; {LOADERS} upload connections")
+    say(f"loading copies of the corpus until the dataset holds >= {CHUNKS} chunks: documents "
+        f"of ~{DOC_CHARS // 1000} KB (pages concatenated, paragraphs shuffled after copy 0), "
+        f"custom rule: separator \\n\\n, overlap 50, max_tokens {B_MAX_TOKENS} for copy 0, "
+        f"60 less for each further copy; {LOADERS} upload connections")
     t0 = time.time()
-    ids = create_docs(srv, ds, docs, "high_quality", rule)
-    t_post = time.time() - t0
-    done, err = wait_completed(srv, ds, len(ids))
+    nseg = chars = ndocs = copy = 0
+    batches = []
+    while nseg < CHUNKS:
+        docs = b_copy(pages, copy)
+        ids = create_docs(srv, ds, docs, "high_quality", b_rule(copy))
+        ndocs += len(ids)
+        chars += sum(len(d[1]) for d in docs)
+        batches += [b for _, b in ids]
+        done, err = wait_completed(srv, ds, ndocs)
+        if err:
+            raise RuntimeError(f"{err} documents in error")
+        nseg = count_segments(srv, ds, batches)
+        say(f"  copy {copy}: {len(docs)} documents, max_tokens "
+            f"{b_rule(copy)['rules']['segmentation']['max_tokens']}: {nseg} chunks after "
+            f"{time.time() - t0:.1f} s")
+        copy += 1
     t_all = time.time() - t0
-    nseg = count_segments(srv, ds, [b for _, b in ids])
-    say(f"dataset {ds}: {done} documents completed, {err} in error, {nseg} chunks; posted in "
-        f"{t_post:.1f} s, indexed after {t_all:.1f} s: {nseg / t_all:.0f} chunks/s "
-        f"({chars / t_all / 1e6:.2f} M characters/s)")
+    say(f"dataset {ds}: {ndocs} documents, {chars / 1e6:.1f} M characters, {nseg} chunks, "
+        f"indexed in {t_all:.1f} s: {nseg / t_all:.0f} chunks/s ({chars / t_all / 1e6:.2f} M "
+        f"characters/s)")
     if (nseg or 0) < CHUNKS:
         say(f"WARNING: {nseg} chunks, fewer than {CHUNKS}")
     # the first query after indexing builds the snapshot: time it apart
