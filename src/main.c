@@ -240,6 +240,7 @@ static int serve(const rg_config *c)
     r = open_store(c, &s);
     if (r)
         return r;
+    rg_store_embed_cache_limit(s, c->embed_cache);
     int64_t nkeys = 0;
     if (rg_store_key_count(s, &nkeys) == RG_OK && nkeys == 0) {
         char key[RG_KEY_LEN + 1];

@@ -64,7 +64,8 @@ rg_rc rg_retrieval_model_check(rg_req *req, rg_resp *resp, json_t *v, const char
 {
     static const char *const methods[] = {"keyword_search", "semantic_search", "full_text_search",
                                           "hybrid_search"};
-    static const char *const modes[] = {"reranking_model", "weighted_score"};
+    static const char *const modes[] = {"reranking_model", "weighted_score",
+                                        "reciprocal_rank_fusion"};
     if (!json_is_object(v))
         return rg_resp_fail(resp, req, RG_EINVAL, "retrieval_model: expected an object");
     json_t *sm = json_object_get(v, "search_method");
@@ -94,8 +95,8 @@ rg_rc rg_retrieval_model_check(rg_req *req, rg_resp *resp, json_t *v, const char
     json_t *mode = json_object_get(v, "reranking_mode");
     if (mode && !json_is_null(mode) && !enum_ok(mode, modes, RG_ARRAY_LEN(modes)))
         return rg_resp_fail(resp, req, RG_EINVAL,
-                            "retrieval_model.reranking_mode: expected reranking_model or "
-                            "weighted_score");
+                            "retrieval_model.reranking_mode: expected reranking_model, "
+                            "weighted_score or reciprocal_rank_fusion");
     json_t *rm = json_object_get(v, "reranking_model");
     if (rm && !json_is_null(rm) && !json_is_object(rm))
         return rg_resp_fail(resp, req, RG_EINVAL,

@@ -9,10 +9,17 @@
  *   semantic_search   exact cosine similarity of the query embedding;
  *   full_text_search  BM25, scores divided by the best one (so in 0..1);
  *   hybrid_search     both, fused: vector_weight * cosine + keyword_weight *
- *                     normalised BM25 (weights must sum to 1);
+ *                     normalised BM25 (weights must sum to 1); or, with the
+ *                     ragd extension reranking_mode "reciprocal_rank_fusion",
+ *                     by rank: sum of weight * (K + 1) / (K + rank) over the
+ *                     two lists (K = 60; equal weights unless given), so the
+ *                     unit first in both lists scores 1;
  *   keyword_search    BM25 over the same terms (economy datasets).
  * Hits on child chunks are grouped under their parent segment (the record's
  * score is its best child's).  score_threshold (>=) and top_k apply last.
+ * The answer carries a Server-Timing header (embed;dur= the query embedding,
+ * search;dur= the index searches and fusion, in milliseconds), so clients and
+ * benchmarks can tell model time from search time.
  *
  * POST /retrieval (and /v1/retrieval) is Dify's *external knowledge API*, so
  * that a Dify instance can mount a ragd dataset as an external knowledge
@@ -26,12 +33,14 @@
 #include "embed/embed.h"
 #include "index/index.h"
 #include "core/alloc.h"
+#include "core/clock.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define RETRIEVE_CANDIDATES 4 /* candidates fetched per list: top_k times this */
+#define RETRIEVE_CANDIDATES 4  /* candidates fetched per list: top_k times this */
+#define RRF_K               60 /* reciprocal rank fusion's constant (Cormack et al. 2009) */
 
 typedef enum { M_SEMANTIC, M_FULL_TEXT, M_HYBRID, M_KEYWORD } method;
 
@@ -40,7 +49,9 @@ typedef struct query_opts {
     int64_t top_k;
     double threshold; /* -INFINITY when disabled */
     double vector_weight, keyword_weight;
-    json_t *filter; /* metadata_filtering_conditions, borrowed */
+    bool rrf;        /* fuse hybrid lists by rank, not by score */
+    int64_t *timing; /* [embed, search] microseconds, or NULL */
+    json_t *filter;  /* metadata_filtering_conditions, borrowed */
     /* set by allowed_documents when the filter has conditions: the sorted ids
      * of the documents that satisfy it (arena); hits of others are dropped */
     bool filtered;
@@ -79,8 +90,10 @@ static rg_rc read_weights(rg_req *req, rg_resp *resp, json_t *model, query_opts 
     json_t *w = json_object_get(model, "weights");
     json_t *vw = json_object_get(json_object_get(w, "vector_setting"), "vector_weight");
     json_t *kw = json_object_get(json_object_get(w, "keyword_setting"), "keyword_weight");
-    o->vector_weight = 0.7; /* Dify's semantic_first default */
-    o->keyword_weight = 0.3;
+    json_t *mode = json_object_get(model, "reranking_mode");
+    o->rrf = json_is_string(mode) && strcmp(json_string_value(mode), "reciprocal_rank_fusion") == 0;
+    o->vector_weight = o->rrf ? 0.5 : 0.7; /* Dify's semantic_first default */
+    o->keyword_weight = o->rrf ? 0.5 : 0.3;
     if (json_is_number(vw) && json_is_number(kw)) {
         o->vector_weight = json_number_value(vw);
         o->keyword_weight = json_number_value(kw);
@@ -256,6 +269,14 @@ static int kid_by_score_desc(const void *x, const void *y)
     return (a->score < b->score) - (a->score > b->score);
 }
 
+/* Replaces a best-first list's scores by their reciprocal-rank value,
+ * (K + 1) / (K + rank): 1 for the first hit. */
+static void by_rank(rg_hit *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h[i].score = (double)(RRF_K + 1) / (double)(RRF_K + 1 + i);
+}
+
 static rg_rc embed_query(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_str q, float **vec,
                          int *dims)
 {
@@ -277,8 +298,10 @@ static rg_rc search(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_index *
         return RG_OK;
     float *vec = NULL;
     int dims = 0;
+    int64_t t0 = rg_mono_us();
     if (o->m == M_SEMANTIC || o->m == M_HYBRID)
         RG_TRY(embed_query(req, resp, ds, q, &vec, &dims));
+    int64_t t1 = rg_mono_us();
     /* With a filter, hits of other documents are dropped; the candidate depth
      * grows (4x a round, up to every unit) until each list keeps want hits or
      * has no more, so a filter matching few documents still finds its top_k. */
@@ -305,7 +328,12 @@ static rg_rc search(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_index *
     double tnorm = nt ? th[0].score : 0; /* BM25 normalised by the best score */
     if (o->m == M_SEMANTIC)
         merge(req->arena, recs, &n, vh, nv, 1.0, 0, us, uid, &nu);
-    else if (o->m == M_HYBRID) {
+    else if (o->m == M_HYBRID && o->rrf) {
+        by_rank(vh, nv);
+        by_rank(th, nt);
+        merge(req->arena, recs, &n, vh, nv, o->vector_weight, 0, us, uid, &nu);
+        merge(req->arena, recs, &n, th, nt, o->keyword_weight, 0, us, uid, &nu);
+    } else if (o->m == M_HYBRID) {
         for (size_t i = 0; i < nv; i++) /* cosine below 0 counts as 0 */
             vh[i].score = vh[i].score < 0 ? 0 : vh[i].score;
         merge(req->arena, recs, &n, vh, nv, o->vector_weight, 0, us, uid, &nu);
@@ -321,6 +349,10 @@ static rg_rc search(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_index *
             recs[kept++] = recs[i];
     *out = recs;
     *n_out = kept;
+    if (o->timing) {
+        o->timing[0] = t1 - t0;
+        o->timing[1] = rg_mono_us() - t1;
+    }
     return RG_OK;
 }
 
@@ -380,7 +412,8 @@ rg_rc rg_api_retrieve(rg_req *req, rg_resp *resp)
         rg_str_trim((rg_str){json_string_value(jq), json_string_length(jq)}).n == 0)
         return rg_resp_fail(resp, req, RG_EINVAL, "query: required, a non-empty string");
     rg_str q = {json_string_value(jq), json_string_length(jq)};
-    query_opts o = {0};
+    int64_t timing[2] = {0, 0};
+    query_opts o = {.timing = timing};
     RG_TRY(effective_model(req, resp, p->dataset, &o));
     const char *why;
     rg_rc frc = allowed_documents(req, &p->key, p->dataset, &o, &why);
@@ -398,6 +431,9 @@ rg_rc rg_api_retrieve(rg_req *req, rg_resp *resp)
             return rc;
         }
     }
+    resp->extra_header = "Server-Timing";
+    resp->extra_value = rg_arena_printf(req->arena, "embed;dur=%.3f, search;dur=%.3f",
+                                        (double)timing[0] / 1000, (double)timing[1] / 1000);
     rg_jsonw w;
     rg_resp_json(resp, &w);
     rg_jsonw_obj(&w);

@@ -13,5 +13,7 @@ int64_t rg_now_s(void);
 int64_t rg_now_us(void);
 /* Monotonic milliseconds since an arbitrary origin. */
 int64_t rg_mono_ms(void);
+/* Monotonic microseconds since the same origin (latencies). */
+int64_t rg_mono_us(void);
 
 #endif

@@ -62,6 +62,9 @@ static const setting settings[] = {
      "named after its file"},
     {"--embed-threads", "RAGD_EMBED_THREADS", SET_INT, F(embed_threads), 0, 256, "0",
      "threads of one transformer forward pass (0 = one per core)"},
+    {"--embed-cache", "RAGD_EMBED_CACHE", SET_INT, F(embed_cache), 0, 1000000000, "500000",
+     "vectors kept in the embedding cache (transformer and remote models; oldest dropped "
+     "first; 0 = off)"},
     {"--embed-openai-url", "RAGD_EMBED_OPENAI_URL", SET_STR, F(openai_url), 0, 0, "",
      "OpenAI-compatible embeddings service, base URL ending in /v1 (provider "
      "openai_api_compatible)"},

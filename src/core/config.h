@@ -33,6 +33,7 @@ typedef struct rg_config {
     int64_t batch_delay_ms;   /* pause before each indexing batch */
     char embed_gguf[4096];    /* GGUF BERT files, comma-separated */
     int64_t embed_threads;    /* threads of one transformer forward pass */
+    int64_t embed_cache;      /* entries of the embedding cache; 0 off */
     char openai_url[512];     /* OpenAI-compatible embeddings service, ending in /v1 */
     char openai_key[512];     /* its Bearer key (never logged) */
     char openai_models[1024]; /* name[:dims],... */

@@ -16,3 +16,8 @@ void rg_sha256_hex2(rg_str a, rg_str b, char out[65])
     crypto_hash_sha256_final(&st, h);
     sodium_bin2hex(out, 65, h, sizeof h);
 }
+
+void rg_sha256(rg_str s, unsigned char out[32])
+{
+    crypto_hash_sha256(out, (const unsigned char *)s.p, s.n);
+}

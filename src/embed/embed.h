@@ -25,6 +25,11 @@ struct rg_embed_model {
      * the same provider and name (a file's digest, a service's URL), or NULL.
      * Part of the embedding cache's key. */
     const char *revision;
+    /* True when a call costs more than a cache lookup (a transformer, a remote
+     * service): indexing then keeps its vectors in the store's embedding
+     * cache.  The built-in hash and GloVe models embed a chunk in a few
+     * microseconds, less than the lookup, and are not cached. */
+    bool cache;
     /* Embeds n texts into out (n * dims floats, caller-owned), each row
      * L2-normalised (an empty text gives the zero vector).  Thread-safe.  On
      * failure, err (RG_EMBED_ERR_MAX bytes, or NULL) holds one line a person
@@ -35,6 +40,10 @@ struct rg_embed_model {
 
 /* Size of the buffer an embed() call writes its error line into. */
 #define RG_EMBED_ERR_MAX 320
+
+/* Writes the embedding cache's key of m ("provider/name@revision#dims") into
+ * out (n bytes, truncated); returns out. */
+const char *rg_embed_cache_key(const rg_embed_model *m, char *out, size_t n);
 
 /* Writes a printf-style line into err (RG_EMBED_ERR_MAX bytes; NULL is fine)
  * and returns rc: engines' one way to explain a failure. */

@@ -23,11 +23,11 @@ typedef struct rg_gguf rg_gguf;
 
 typedef struct rg_gguf_tensor {
     rg_str name;
-    uint32_t type;   /* a ggml type number */
-    int n_dims;      /* 1..4 */
-    uint64_t ne[4];  /* elements per dimension, ne[0] the contiguous one; unused ones 1 */
-    uint64_t n;      /* ne[0] * ne[1] * ne[2] * ne[3] */
-    const void *data;/* inside the mapping */
+    uint32_t type;    /* a ggml type number */
+    int n_dims;       /* 1..4 */
+    uint64_t ne[4];   /* elements per dimension, ne[0] the contiguous one; unused ones 1 */
+    uint64_t n;       /* ne[0] * ne[1] * ne[2] * ne[3] */
+    const void *data; /* inside the mapping */
     uint64_t nbytes;
 } rg_gguf_tensor;
 

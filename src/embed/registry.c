@@ -94,3 +94,9 @@ rg_rc rg_embed_fail(char *err, rg_rc rc, const char *fmt, ...)
     }
     return rc;
 }
+
+const char *rg_embed_cache_key(const rg_embed_model *m, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%s@%s#%d", m->provider, m->name, m->revision ? m->revision : "", m->dims);
+    return out;
+}

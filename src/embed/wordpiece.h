@@ -19,8 +19,8 @@
 typedef struct rg_wordpiece rg_wordpiece;
 
 typedef struct rg_wordpiece_opts {
-    bool lowercase; /* uncased models: lower-case and strip accents (NFD, drop Mn) */
-    bool phantom;   /* vocabulary in llama.cpp's U+2581 form (else "##" form) */
+    bool lowercase;        /* uncased models: lower-case and strip accents (NFD, drop Mn) */
+    bool phantom;          /* vocabulary in llama.cpp's U+2581 form (else "##" form) */
     int32_t cls, sep, unk; /* token ids; -1: look up "[CLS]", "[SEP]", "[UNK]" */
 } rg_wordpiece_opts;
 

@@ -220,6 +220,59 @@ static bool is_hierarchical(const rg_document *d)
     return d->doc_form && strcmp(d->doc_form, "hierarchical_model") == 0;
 }
 
+/* Where a batch's vectors came from: per text, its digest and whether the
+ * model computed it (then it goes into the cache with the batch). */
+typedef struct embedded {
+    unsigned char *digests; /* n * 32 bytes, NULL when the model is not cached */
+    bool *hit;
+    const char *key;
+} embedded;
+
+/* Embeds texts[0..n) into out (n * m->dims floats): vectors in the store's
+ * embedding cache are taken from it, the others computed in one embed() call.
+ * On failure err holds the model's explanation. */
+static rg_rc embed_cached(job_ctx *j, rg_arena *a, const rg_embed_model *m, const rg_str *texts,
+                          size_t n, float *out, embedded *e, char *err)
+{
+    memset(e, 0, sizeof *e);
+    if (!m->cache)
+        return m->embed(m, texts, n, out, err);
+    char key[512];
+    e->key = rg_arena_strdup(a, rg_embed_cache_key(m, key, sizeof key));
+    e->digests = rg_arena_alloc(a, n * 32);
+    e->hit = rg_arena_calloc(a, n, sizeof *e->hit);
+    for (size_t i = 0; i < n; i++)
+        rg_sha256(texts[i], e->digests + i * 32);
+    if (rg_store_embed_cache_get(j->s, e->key, m->dims, e->digests, n, out, e->hit) != RG_OK) {
+        rg_warn("pipeline: the embedding cache could not be read; embedding the batch");
+        memset(e->hit, 0, n * sizeof *e->hit);
+    }
+    size_t dims = (size_t)m->dims, nm = 0;
+    size_t *miss = rg_arena_alloc(a, n * sizeof *miss);
+    rg_str *mt = rg_arena_alloc(a, n * sizeof *mt);
+    for (size_t i = 0; i < n; i++)
+        if (!e->hit[i]) {
+            miss[nm] = i;
+            mt[nm++] = texts[i];
+        }
+    if (nm == 0)
+        return RG_OK;
+    float *mv = rg_arena_alloc(a, nm * dims * sizeof *mv);
+    RG_TRY(m->embed(m, mt, nm, mv, err));
+    for (size_t k = 0; k < nm; k++)
+        memcpy(out + miss[k] * dims, mv + k * dims, dims * sizeof *mv);
+    return RG_OK;
+}
+
+/* Marks item i of a batch for the cache when its vector was computed. */
+static void cache_item(const embedded *e, size_t i, rg_segment_index *it)
+{
+    if (e->digests && !e->hit[i]) {
+        it->cache_model = e->key;
+        it->cache_digest = e->digests + i * 32;
+    }
+}
+
 /* Ends the job in error with the model's own explanation of a failed embed(). */
 static rg_rc embed_failed(job_ctx *j, const rg_embed_model *m, rg_rc rc, const char *err)
 {
@@ -249,12 +302,14 @@ static rg_rc index_children(job_ctx *j, rg_arena *a, const rg_embed_model *m,
     if (m) {
         float *v = rg_arena_alloc(a, n * (size_t)m->dims * sizeof *v);
         char err[RG_EMBED_ERR_MAX] = "";
-        rg_rc rc = m->embed(m, texts, n, v, err);
+        embedded e;
+        rg_rc rc = embed_cached(j, a, m, texts, n, v, &e, err);
         if (rc != RG_OK)
             return embed_failed(j, m, rc, err);
         for (size_t i = 0; i < n; i++) {
             ci[i].vector = v + i * (size_t)m->dims;
             ci[i].dims = m->dims;
+            cache_item(&e, i, &ci[i]);
         }
     }
     parent->children = ci;
@@ -276,13 +331,14 @@ static rg_rc index_batch(job_ctx *j, const rg_embed_model *m, size_t batch, bool
     }
     rg_segment_index *items = rg_arena_calloc(a, n, sizeof *items);
     float *vecs = NULL;
+    embedded e = {0};
     if (m) {
         rg_str *texts = rg_arena_alloc(a, n * sizeof *texts);
         for (size_t i = 0; i < n; i++)
             texts[i] = rg_str_c(segs[i].content);
         vecs = rg_arena_alloc(a, n * (size_t)m->dims * sizeof *vecs);
         char err[RG_EMBED_ERR_MAX] = "";
-        rc = m->embed(m, texts, n, vecs, err);
+        rc = embed_cached(j, a, m, texts, n, vecs, &e, err);
         if (rc != RG_OK) {
             rg_arena_free(a);
             return embed_failed(j, m, rc, err);
@@ -298,6 +354,7 @@ static rg_rc index_batch(job_ctx *j, const rg_embed_model *m, size_t batch, bool
             it->vector = vecs + i * (size_t)m->dims;
             it->dims = m->dims;
             it->tokens = tokens;
+            cache_item(&e, i, it);
         }
         if (is_hierarchical(&j->doc))
             rc = index_children(j, a, m, it);

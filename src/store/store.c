@@ -465,6 +465,20 @@ rg_rc rg_store_job_indexed(rg_store *s, const rg_job *job, const rg_segment_inde
     return s->ops->job_indexed(s, job, items, n);
 }
 
+void rg_store_embed_cache_limit(rg_store *s, int64_t max_entries)
+{
+    s->ops->embed_cache_limit(s, max_entries < 0 ? 0 : max_entries);
+}
+
+rg_rc rg_store_embed_cache_get(rg_store *s, const char *model, int dims,
+                               const unsigned char *digests, size_t n, float *out, bool *hit)
+{
+    RG_ASSERT(model && (n == 0 || (digests && out && hit)));
+    if (dims <= 0)
+        return RG_EINVAL;
+    return s->ops->embed_cache_get(s, model, dims, digests, n, out, hit);
+}
+
 rg_rc rg_store_job_fail(rg_store *s, const rg_job *job, const char *reason)
 {
     RG_ASSERT(job && reason);

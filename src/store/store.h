@@ -246,6 +246,10 @@ typedef struct rg_segment_index {
      * each entry's segment_id naming the child chunk (job_indexed only) */
     const struct rg_segment_index *children;
     size_t n_children;
+    /* job_indexed only: when both are set, vector is also written to the
+     * embedding cache under (cache_model, cache_digest: SHA-256 of the text) */
+    const char *cache_model;
+    const unsigned char *cache_digest;
 } rg_segment_index;
 
 /* Durably stores a batch of indexed segments, marks them completed (enabled),
@@ -258,6 +262,25 @@ RG_WUR rg_rc rg_store_job_indexed(rg_store *s, const rg_job *job, const rg_segme
                                   size_t n);
 /* Ends the document in error with reason (stopped_at now) unless it is gone. */
 RG_WUR rg_rc rg_store_job_fail(rg_store *s, const rg_job *job, const char *reason);
+
+/* --- the embedding cache ------------------------------------------------------
+ * Vectors keyed by (model key, SHA-256 of the text), so that re-indexing
+ * unchanged text, or the same text in another dataset, costs no model call.
+ * Entries are written by rg_store_job_indexed (rg_segment_index.cache_*) in
+ * the batch's own transaction; the oldest are dropped beyond the limit. */
+
+/* Most entries kept by default (RAGD_EMBED_CACHE). */
+#define RG_EMBED_CACHE_DEFAULT 500000
+
+/* Sets the most entries the cache keeps (0: it is neither read nor written).
+ * Call before serving. */
+void rg_store_embed_cache_limit(rg_store *s, int64_t max_entries);
+/* For each of the n digests (32 bytes each) of texts embedded by model (a key
+ * naming the model and its revision) with dims dimensions: when cached, copies
+ * the vector to out + i * dims and sets hit[i]; else hit[i] is false. */
+RG_WUR rg_rc rg_store_embed_cache_get(rg_store *s, const char *model, int dims,
+                                      const unsigned char *digests, size_t n, float *out,
+                                      bool *hit);
 
 /* --- chunk editing (the segments API) ----------------------------------------
  * Each call is one transaction that keeps every counter right (document

@@ -117,6 +117,9 @@ struct rg_store_ops {
     rg_rc (*job_pending)(rg_store *s, rg_arena *arena, const rg_job *job, size_t limit,
                          rg_segment **items, size_t *n);
     rg_rc (*job_indexed)(rg_store *s, const rg_job *job, const rg_segment_index *items, size_t n);
+    void (*embed_cache_limit)(rg_store *s, int64_t max_entries);
+    rg_rc (*embed_cache_get)(rg_store *s, const char *model, int dims, const unsigned char *digests,
+                             size_t n, float *out, bool *hit);
     rg_rc (*job_fail)(rg_store *s, const rg_job *job, const char *reason);
 
     /* Chunk editing; arguments are checked (n >= 1, contents set, index data

@@ -5,6 +5,7 @@ knowledge API (POST /retrieval, /v1/retrieval) through which Dify mounts a ragd 
 
 Two shared corpora (one high_quality, one economy dataset, one topic per document) are
 created once per server; tests that edit anything make datasets of their own."""
+import re
 import threading
 import uuid
 
@@ -187,6 +188,52 @@ def test_hybrid_weights_are_applied(srv):
         eq(names(recs), ["astronomy.txt"], f"hybrid {v}/{k}: best document")
         check(abs(recs[0]["score"] - (v * cos + k * 1.0)) < 1e-6,
               f"hybrid {v}/{k}: score {recs[0]['score']}, expected {v} x {cos} + {k} x 1")
+
+
+def test_reciprocal_rank_fusion(srv):
+    """reranking_mode reciprocal_rank_fusion (ragd extension): sum of w x 61 / (60 + rank)
+    over the semantic and the full-text lists, so the unit first in both scores 1."""
+    hq, _ = corpus(srv, "high_quality")
+    q = "telescopes galaxies nebulae"
+    sem = records(srv.retrieve(hq, q, rm("semantic_search", 20)), "semantic", 20)
+    ft = records(srv.retrieve(hq, q, rm("full_text_search", 20)), "full text", 20)
+    for v, k in ((0.5, 0.5), (0.8, 0.2)):
+        model = rm("hybrid_search", 5, None, reranking_mode="reciprocal_rank_fusion",
+                   weights=weights(v, k))
+        recs = records(srv.retrieve(hq, q, model), f"rrf {v}/{k}", 5)
+        if not check(recs, f"rrf {v}/{k}: no record"):
+            continue
+        want = {}
+        for w, lst in ((v, sem), (k, ft)):
+            for rank, r in enumerate(lst[:20]):
+                sid = r["segment"]["id"]
+                want[sid] = want.get(sid, 0) + w * 61 / (61 + rank)
+        for r in recs:
+            check(abs(r["score"] - want.get(r["segment"]["id"], -1)) < 1e-9,
+                  f"rrf {v}/{k}: {r['segment']['document']['name']} scored {r['score']}, "
+                  f"expected {want.get(r['segment']['id'])}")
+        eq(names(recs)[0], "astronomy.txt", f"rrf {v}/{k}: best document")
+        if v == k:
+            eq(recs[0]["score"], 1.0, "rrf: first in both lists scores 1")
+    # without weights: equal ones
+    model = rm("hybrid_search", 1, None, reranking_mode="reciprocal_rank_fusion")
+    recs = records(srv.retrieve(hq, q, model), "rrf without weights", 1)
+    eq([r["score"] for r in recs], [1.0], "rrf without weights: equal weights")
+    st, _, js, _ = srv.retrieve(hq, q, rm("hybrid_search", 1, None, reranking_mode="rrf"))
+    expect_error((st, _, js, _), 400, "invalid_param", "an unknown reranking_mode")
+
+
+def test_server_timing(srv):
+    """/retrieve says how long the query embedding and the search took (Server-Timing)."""
+    hq, _ = corpus(srv, "high_quality")
+    for method in METHODS_HQ:
+        st, hdrs, _, raw = srv.retrieve(hq, "telescopes", rm(method, 3))
+        eq(st, 200, f"{method}: status ({raw[:200]!r})")
+        v = {k.lower(): x for k, x in hdrs.items()}.get("server-timing", "")
+        m = re.fullmatch(r"embed;dur=(\d+\.\d{3}), search;dur=(\d+\.\d{3})", v)
+        if check(m, f"{method}: Server-Timing {v!r}"):
+            if method == "full_text_search":
+                eq(float(m.group(1)), 0.0, f"{method}: no query embedding")
 
 
 def test_top_k(srv):

@@ -22,6 +22,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 
 typedef struct rg_sqlite_readers rg_sqlite_readers;
 
@@ -91,9 +92,10 @@ typedef struct rg_sqlite_store {
     rg_sqlite_conn *writer; /* used only with write_mu held */
     rg_sqlite_readers readers;
     bool readers_ready;
-    char *path;        /* <data_dir>/ragd.db */
-    char *uploads_dir; /* <data_dir>/uploads: one file per upload, named by its id */
-    char *spool_dir;   /* <data_dir>/spool: callers' files before adoption */
+    char *path;                      /* <data_dir>/ragd.db */
+    char *uploads_dir;               /* <data_dir>/uploads: one file per upload, named by its id */
+    char *spool_dir;                 /* <data_dir>/spool: callers' files before adoption */
+    _Atomic int64_t embed_cache_max; /* entries the embedding cache keeps; 0 off */
 } rg_sqlite_store;
 
 /* --- helpers (sqlite_util.c) ------------------------------------------------ */
@@ -289,6 +291,15 @@ RG_WUR rg_rc rg_sqlite_segment_index_put(rg_sqlite_conn *w, const char *segment_
  * dataset copied from the chunk; RG_EINVAL when there is no such chunk under
  * parent_id.  Used by chunk edits and by the pipeline (job_indexed), inside
  * the write transaction that owns the document. */
+/* The embedding cache (sqlite_embed_cache.c). */
+void rg_sqlite_embed_cache_limit(rg_store *s, int64_t max_entries);
+rg_rc rg_sqlite_embed_cache_get(rg_store *s, const char *model, int dims,
+                                const unsigned char *digests, size_t n, float *out, bool *hit);
+/* Inside a write transaction: caches it->vector when it->cache_model and
+ * it->cache_digest are set and the cache is on, dropping the oldest entries
+ * beyond the limit. */
+RG_WUR rg_rc rg_sqlite_embed_cache_put(rg_sqlite_conn *w, rg_sqlite_store *s,
+                                       const rg_segment_index *it);
 RG_WUR rg_rc rg_sqlite_child_index_put(rg_sqlite_conn *w, const char *child_id,
                                        const char *parent_id, const rg_segment_index *idx);
 

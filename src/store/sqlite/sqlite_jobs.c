@@ -598,8 +598,8 @@ rg_rc rg_sqlite_job_pending(rg_store *base, rg_arena *arena, const rg_job *job, 
 
 /* Stores one segment's index data and completes it; *moved is 1 when the
  * segment was not completed before. */
-static rg_rc index_one(rg_sqlite_conn *w, const rg_job *job, const rg_segment_index *it,
-                       int64_t now, int64_t *moved)
+static rg_rc index_one(rg_sqlite_conn *w, rg_sqlite_store *s, const rg_job *job,
+                       const rg_segment_index *it, int64_t now, int64_t *moved)
 {
     int64_t changes = 0;
     size_t vbytes = it->vector ? (size_t)it->dims * sizeof(float) : 0;
@@ -613,9 +613,12 @@ static rg_rc index_one(rg_sqlite_conn *w, const rg_job *job, const rg_segment_in
                 job->document_id);
         return RG_EINVAL;
     }
-    for (size_t i = 0; i < it->n_children; i++)
+    RG_TRY(rg_sqlite_embed_cache_put(w, s, it));
+    for (size_t i = 0; i < it->n_children; i++) {
         RG_TRY(rg_sqlite_child_index_put(w, it->children[i].segment_id, it->segment_id,
                                          &it->children[i]));
+        RG_TRY(rg_sqlite_embed_cache_put(w, s, &it->children[i]));
+    }
     return rg_sqlite_run(w, SQL_SEG_DONE,
                          SQV_ARGS(SQV_TEXT(it->segment_id), SQV_INT(now), SQV_TEXT(it->keywords),
                                   SQV_INT(it->tokens)),
@@ -623,6 +626,7 @@ static rg_rc index_one(rg_sqlite_conn *w, const rg_job *job, const rg_segment_in
 }
 
 typedef struct index_batch {
+    rg_sqlite_store *s;
     const rg_segment_index *items;
     size_t n;
 } index_batch;
@@ -636,7 +640,7 @@ static rg_rc indexed_write(rg_sqlite_conn *w, const rg_job *job, const index_bat
         return RG_EINVAL; /* a document without segments never completes */
     for (size_t i = 0; i < b->n; i++) {
         int64_t one = 0;
-        RG_TRY(index_one(w, job, &b->items[i], now, &one));
+        RG_TRY(index_one(w, b->s, job, &b->items[i], now, &one));
         moved += one;
     }
     RG_TRY(rg_sqlite_run(w, SQL_DOC_PROGRESS,
@@ -652,7 +656,7 @@ rg_rc rg_sqlite_job_indexed(rg_store *base, const rg_job *job, const rg_segment_
                             size_t n)
 {
     rg_sqlite_store *s = rg_sqlite_of(base);
-    index_batch b = {items, n};
+    index_batch b = {s, items, n};
     rg_sqlite_conn *w;
     RG_TRY(rg_sqlite_write_begin(s, &w));
     return rg_sqlite_write_end(s, indexed_write(w, job, &b));

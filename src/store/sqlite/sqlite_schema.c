@@ -426,11 +426,17 @@ static const char MIGRATION_4[] =
     "  UNIQUE (dataset_id, name)"
     ");";
 
+/* 5: the embedding cache (sqlite_embed_cache.c). */
+static const char MIGRATION_5[] = "CREATE TABLE embed_cache ("
+                                  "  id INTEGER PRIMARY KEY,"
+                                  "  model TEXT NOT NULL,"
+                                  "  digest BLOB NOT NULL,"
+                                  "  vec BLOB NOT NULL,"
+                                  "  UNIQUE (model, digest)"
+                                  ");";
+
 static const char *const migrations[] = {
-    MIGRATION_1,
-    MIGRATION_2,
-    MIGRATION_3,
-    MIGRATION_4,
+    MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5,
 };
 
 static const char SQL_USER_VERSION[] = "PRAGMA user_version";

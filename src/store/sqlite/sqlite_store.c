@@ -741,6 +741,8 @@ static const rg_store_ops sqlite_ops = {
     .job_segments = rg_sqlite_job_segments,
     .job_pending = rg_sqlite_job_pending,
     .job_indexed = rg_sqlite_job_indexed,
+    .embed_cache_limit = rg_sqlite_embed_cache_limit,
+    .embed_cache_get = rg_sqlite_embed_cache_get,
     .job_fail = rg_sqlite_job_fail,
     .segment_get = rg_sqlite_segment_get,
     .segments_add = rg_sqlite_segments_add,
@@ -781,6 +783,7 @@ rg_rc rg_sqlite_open(const char *data_dir, rg_store **out)
     RG_TRY(rg_sqlite_make_dirs(data_dir));
     sqlite_store *s = rg_xcalloc(1, sizeof *s);
     s->base.ops = &sqlite_ops;
+    atomic_init(&s->embed_cache_max, RG_EMBED_CACHE_DEFAULT);
     /* "./" keeps a relative directory named like "file:..." from being read as a URI */
     const char *lead = data_dir[0] == '/' ? "" : "./";
     size_t len = strlen(lead) + strlen(data_dir) + sizeof "/" DB_FILE;

@@ -645,6 +645,7 @@ TEST(store_index_migration_on_existing_data)
     f.s = NULL;
     static const char downgrade[] =
         "BEGIN;"
+        "DROP TABLE embed_cache;"
         "DROP TABLE tag_bindings; DROP TABLE tags; DROP TABLE dataset_metadatas;"
         "DROP TRIGGER iv_documents_insert; DROP TRIGGER iv_documents_update;"
         "DROP TRIGGER iv_documents_delete; DROP TRIGGER iv_segments_insert;"
@@ -668,7 +669,7 @@ TEST(store_index_migration_on_existing_data)
         fx_close(&f);
         return;
     }
-    CHECK_EQ_INT(fx_sql_int(&f, "PRAGMA user_version"), 4); /* 3 and every later one */
+    CHECK_EQ_INT(fx_sql_int(&f, "PRAGMA user_version"), 5); /* 3 and every later one */
     int64_t v = fx_version(&f, f.ds.id);
     CHECK_EQ_INT(v, 0);
     static scan sc;
