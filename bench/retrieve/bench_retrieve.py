@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness  # noqa: E402
 
 TOP_K = 10
+CAND = TOP_K * 4  # candidates ragd's hybrid search takes from each list (RETRIEVE_CANDIDATES)
 WEIGHTS = [round(i / 10, 1) for i in range(11)]
 DIFY_DEFAULT_W = 0.7
 QUERIES = int(os.environ.get("QUERIES", "2000"))
@@ -227,8 +228,8 @@ def pick_model(srv):
     return (*models[0], models)
 
 
-def rmodel(method, weight=None, mode=None):
-    m = {"search_method": method, "reranking_enable": False, "top_k": TOP_K,
+def rmodel(method, weight=None, mode=None, top_k=TOP_K):
+    m = {"search_method": method, "reranking_enable": False, "top_k": top_k,
          "score_threshold_enabled": False}
     if weight is not None:
         m["reranking_mode"] = "weighted_score"
@@ -253,6 +254,75 @@ def table(headers, rows, aligns=None):
 
 
 # ---- part A: quality ------------------------------------------------------------------
+
+
+def rank_all(srv, ds, pages, page_of, m, label):
+    """Runs every page's query with retrieval model m on QTHREADS connections; returns
+    (ranks, latencies s) - rank 0: the page is not among the records - or the error
+    message of a 400 answer (a mode this server does not know)."""
+    n = len(pages)
+    ranks, lat = [0] * n, [0.0] * n
+    state = {"next": 0, "na": None, "err": None}
+    lock = threading.Lock()
+
+    def worker():
+        c = Client(srv)
+        try:
+            while True:
+                with lock:
+                    i = state["next"]
+                    state["next"] += 1
+                if i >= n or state["na"] or state["err"]:
+                    return
+                s = time.perf_counter()
+                st, _, js, raw = c.call("POST", f"/v1/datasets/{ds}/retrieve",
+                                        {"query": pages[i][1], "retrieval_model": m})
+                lat[i] = time.perf_counter() - s
+                if st == 400:
+                    state["na"] = f"HTTP {st}: {(js or {}).get('message', raw[:120])}"
+                    return
+                if st != 200:
+                    state["err"] = f"{label}: HTTP {st} {raw[:200]!r}"
+                    return
+                for r, rec in enumerate(js.get("records", [])):
+                    if page_of.get(rec["segment"]["document_id"]) == i:
+                        ranks[i] = r + 1
+                        break
+        finally:
+            c.close()
+
+    ts = [threading.Thread(target=worker) for _ in range(QTHREADS)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if state["err"]:
+        raise RuntimeError(state["err"])
+    return state["na"] if state["na"] else (ranks, lat)
+
+
+def candidates(srv, ds, pages, page_of, dflt):
+    """Why hybrid loses to full text: hybrid fuses the top CAND (top_k x 4) of each
+    list, and a chunk missing from one list gets 0 from it.  Prints how often the
+    query's page is in one list's top CAND and not in the other's, and how often the
+    weighted default ranks it lower than full text alone."""
+    ft = rank_all(srv, ds, pages, page_of, rmodel("full_text_search", top_k=CAND), "ft")[0]
+    se = rank_all(srv, ds, pages, page_of, rmodel("semantic_search", top_k=CAND), "se")[0]
+    n = len(pages)
+    only_ft = sum(1 for a, b in zip(ft, se) if a and not b)
+    only_se = sum(1 for a, b in zip(ft, se) if b and not a)
+    both = sum(1 for a, b in zip(ft, se) if a and b)
+    say(f"candidates (top {CAND} of each list, what hybrid fuses): the query's page is in both "
+        f"lists for {both} queries ({both / n:.1%}), only in full text's for {only_ft} "
+        f"({only_ft / n:.1%}), only in semantic's for {only_se} ({only_se / n:.1%}); a page "
+        f"missing from a list counts 0 there (Dify fills a missing vector score with the "
+        f"chunk's cosine)")
+    if dflt:
+        ft10, hy = dflt
+        worse = [i for i in range(n) if ft10[i] and (not hy[i] or hy[i] > ft10[i])]
+        missing = sum(1 for i in worse if not se[i])
+        say(f"hybrid 0.7/0.3 ranks the page lower than full_text_search does for {len(worse)} "
+            f"queries; for {missing} of them the page is not in semantic's top {CAND}")
 
 
 def quality(srv, pages, model):
@@ -283,55 +353,19 @@ def quality(srv, pages, model):
         configs.append((f"hybrid RRF w={w:.1f}/{1 - w:.1f}", m))
     configs.append(("hybrid (no weights)", rmodel("hybrid_search")))
 
-    results = {}
+    results, allranks = {}, {}
     for label, m in configs:
-        ranks = [0] * len(pages)
-        lat = [0.0] * len(pages)
-        state = {"next": 0, "na": None, "err": None}
-        lock = threading.Lock()
-
-        def worker():
-            c = Client(srv)
-            try:
-                while True:
-                    with lock:
-                        i = state["next"]
-                        state["next"] += 1
-                    if i >= len(pages) or state["na"] or state["err"]:
-                        return
-                    s = time.perf_counter()
-                    st, _, js, raw = c.call("POST", f"/v1/datasets/{ds}/retrieve",
-                                            {"query": pages[i][1], "retrieval_model": m})
-                    lat[i] = time.perf_counter() - s
-                    if st == 400:
-                        state["na"] = f"HTTP {st}: {(js or {}).get('message', raw[:120])}"
-                        return
-                    if st != 200:
-                        state["err"] = f"{label}: HTTP {st} {raw[:200]!r}"
-                        return
-                    for r, rec in enumerate(js.get("records", [])[:TOP_K]):
-                        if page_of.get(rec["segment"]["document_id"]) == i:
-                            ranks[i] = r + 1
-                            break
-            finally:
-                c.close()
-
-        ts = [threading.Thread(target=worker) for _ in range(QTHREADS)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
-        if state["err"]:
-            raise RuntimeError(state["err"])
-        if state["na"]:
+        got = rank_all(srv, ds, pages, page_of, m, label)
+        if isinstance(got, str):
             results[label] = None
-            say(f"  {label}: n/a ({state['na']})")
+            say(f"  {label}: n/a ({got})")
             continue
+        ranks, lat = got
+        allranks[label] = ranks
         mrr = sum(1 / r for r in ranks if r) / len(ranks)
         r5 = sum(1 for r in ranks if 1 <= r <= 5) / len(ranks)
         lat.sort()
         results[label] = (mrr, r5, lat[len(lat) // 2] * 1e3)
-
     say()
     say(f"queries: {len(pages)} NAME lines, top_k {TOP_K}, embedding model {prov}/{name}; "
         f"w = vector_weight, keyword_weight = 1 - w")
@@ -351,6 +385,9 @@ def quality(srv, pages, model):
         f"{best[1] - dflt[1]:+.4f}")
     for ref in ("full_text_search", "semantic_search"):
         say(f"best hybrid vs {ref}: MRR@10 x{best[0] / results[ref][0]:.3f}")
+    candidates(srv, ds, pages, page_of,
+               (allranks["full_text_search"], allranks[f"hybrid w={DIFY_DEFAULT_W:.1f}/"
+                                                      f"{1 - DIFY_DEFAULT_W:.1f}"]))
     for label in [c[0] for c in configs if c[0].startswith("hybrid RRF")]:
         rrf = results[label]
         if rrf:
