@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness  # noqa: E402
 
 TOP_K = 10
+DEEP = 100  # list depth of the fill-in simulation (RG_TOP_K_MAX)
 CAND = TOP_K * 4  # candidates ragd's hybrid search takes from each list (RETRIEVE_CANDIDATES)
 WEIGHTS = [round(i / 10, 1) for i in range(11)]
 DIFY_DEFAULT_W = 0.7
@@ -325,6 +326,91 @@ def candidates(srv, ds, pages, page_of, dflt):
             f"queries; for {missing} of them the page is not in semantic's top {CAND}")
 
 
+def score_lists(srv, ds, pages, m):
+    """Every page's records for retrieval model m: [[(segment id, document id, score)]]."""
+    out = [None] * len(pages)
+    state = {"next": 0}
+    lock = threading.Lock()
+
+    def worker():
+        c = Client(srv)
+        try:
+            while True:
+                with lock:
+                    i = state["next"]
+                    state["next"] += 1
+                if i >= len(pages):
+                    return
+                js = ok(c.call("POST", f"/v1/datasets/{ds}/retrieve",
+                               {"query": pages[i][1], "retrieval_model": m}), "retrieve")
+                out[i] = [(r["segment"]["id"], r["segment"]["document_id"], r["score"])
+                          for r in js.get("records", [])]
+        finally:
+            c.close()
+
+    ts = [threading.Thread(target=worker) for _ in range(QTHREADS)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return out
+
+
+def fused(ft, se, w, fill):
+    """Ranks of a weighted hybrid simulated from the two lists: the top CAND of each
+    fused; a chunk missing from a list scores 0 there (fill None: ragd today) or,
+    Dify's way, its own score from the list's top DEEP, else fill(list) (a bound)."""
+    ftc, sec = ft[:CAND], se[:CAND]
+    fmap, smap = {r[0]: r[2] for r in ft}, {r[0]: max(r[2], 0) for r in se}
+    docs = {r[0]: r[1] for r in ftc + sec}
+    sc = []
+    for seg, doc in docs.items():
+        if fill is None:
+            v = max(next((r[2] for r in sec if r[0] == seg), 0), 0)
+            k = next((r[2] for r in ftc if r[0] == seg), 0)
+        else:
+            v = smap.get(seg, fill(se, True))
+            k = fmap.get(seg, fill(ft, False))
+        sc.append((w * v + (1 - w) * k, seg, doc))
+    sc.sort(key=lambda x: -x[0])
+    return [doc for _, _, doc in sc[:TOP_K]]
+
+
+def simulate(srv, ds, pages, page_of, api_results):
+    """Estimates what filling missing scores (as Dify does) would do to hybrid quality,
+    from the top DEEP of each list.  Beyond DEEP the true score is unknown: between 0
+    and the DEEP-th score, so two columns bound it."""
+    ft = score_lists(srv, ds, pages, rmodel("full_text_search", top_k=DEEP))
+    se = score_lists(srv, ds, pages, rmodel("semantic_search", top_k=DEEP))
+
+    def low(lst, vec):
+        return 0.0
+
+    def high(lst, vec):
+        return (max(lst[-1][2], 0) if vec else lst[-1][2]) if len(lst) >= DEEP else 0.0
+
+    rows = []
+    for w in WEIGHTS:
+        cols = []
+        for fill in (None, low, high):
+            rr = r5 = 0.0
+            for i in range(len(pages)):
+                got = fused(ft[i], se[i], w, fill)
+                r = next((k + 1 for k, d in enumerate(got) if page_of.get(d) == i), 0)
+                rr += 1 / r if r else 0
+                r5 += 1 <= r <= 5
+            cols.append((rr / len(pages), r5 / len(pages)))
+        api = api_results.get(f"hybrid w={w:.1f}/{1 - w:.1f}")
+        rows.append([f"hybrid w={w:.1f}/{1 - w:.1f}", f"{api[0]:.4f}" if api else "-"] +
+                    [f"{c[0]:.4f}" for c in cols] + [f"{cols[1][1]:.4f}", f"{cols[2][1]:.4f}"])
+    say(f"simulated from the lists' top {DEEP} (client side; 'ragd' = missing scores 0, should "
+        f"match the API column; 'fill' = a chunk missing from a list gets its own score from that "
+        f"list's top {DEEP}, else 0 (low) or the {DEEP}th score (high), as Dify fills in the "
+        f"cosine)")
+    table(["method", "API MRR", "sim ragd MRR", "fill low MRR", "fill high MRR",
+           "fill low R@5", "fill high R@5"], rows)
+
+
 def quality(srv, pages, model):
     prov, name, _ = model
     say("== A. quality: known-item search, one document per page, top_k %d" % TOP_K)
@@ -388,6 +474,8 @@ def quality(srv, pages, model):
     candidates(srv, ds, pages, page_of,
                (allranks["full_text_search"], allranks[f"hybrid w={DIFY_DEFAULT_W:.1f}/"
                                                       f"{1 - DIFY_DEFAULT_W:.1f}"]))
+    if os.environ.get("SIMULATE", "1") != "0":
+        simulate(srv, ds, pages, page_of, results)
     for label in [c[0] for c in configs if c[0].startswith("hybrid RRF")]:
         rrf = results[label]
         if rrf:
