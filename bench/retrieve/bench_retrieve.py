@@ -17,7 +17,8 @@ connection count), WARMUP (200), CHUNKS (100000: the latency dataset's minimum),
 B_MAX_TOKENS (500: max_tokens of its first copy's custom rule), LOADERS (2: upload connections),
 QTHREADS (2: connections for the quality queries), NICE (-10: the client's and the
 server's nice value when root; 0: unchanged), PERF (a file: perf record -g of the
-server during the one-connection hybrid run).
+server during the one-connection hybrid run), SIMULATE (1; 0: skip the candidate
+analysis and the fill-in simulation of the quality part).
 """
 import argparse
 import http.client
@@ -302,28 +303,32 @@ def rank_all(srv, ds, pages, page_of, m, label):
     return state["na"] if state["na"] else (ranks, lat)
 
 
-def candidates(srv, ds, pages, page_of, dflt):
+def candidates(ft, se, page_of, dflt):
     """Why hybrid loses to full text: hybrid fuses the top CAND (top_k x 4) of each
     list, and a chunk missing from one list gets 0 from it.  Prints how often the
-    query's page is in one list's top CAND and not in the other's, and how often the
-    weighted default ranks it lower than full text alone."""
-    ft = rank_all(srv, ds, pages, page_of, rmodel("full_text_search", top_k=CAND), "ft")[0]
-    se = rank_all(srv, ds, pages, page_of, rmodel("semantic_search", top_k=CAND), "se")[0]
-    n = len(pages)
-    only_ft = sum(1 for a, b in zip(ft, se) if a and not b)
-    only_se = sum(1 for a, b in zip(ft, se) if b and not a)
-    both = sum(1 for a, b in zip(ft, se) if a and b)
+    query's page is in one list's top CAND and not in the other's, and for how many of
+    the queries the weighted default ranks lower than full text alone.  ft, se: the
+    lists of score_lists; dflt: (full text ranks, default hybrid ranks)."""
+    n = len(ft)
+
+    def has(lst, i):
+        return any(page_of.get(r[1]) == i for r in lst[i][:CAND])
+
+    inf = [has(ft, i) for i in range(n)]
+    ins = [has(se, i) for i in range(n)]
+    only_ft = sum(1 for a, b in zip(inf, ins) if a and not b)
+    only_se = sum(1 for a, b in zip(inf, ins) if b and not a)
+    both = sum(1 for a, b in zip(inf, ins) if a and b)
     say(f"candidates (top {CAND} of each list, what hybrid fuses): the query's page is in both "
         f"lists for {both} queries ({both / n:.1%}), only in full text's for {only_ft} "
         f"({only_ft / n:.1%}), only in semantic's for {only_se} ({only_se / n:.1%}); a page "
         f"missing from a list counts 0 there (Dify fills a missing vector score with the "
         f"chunk's cosine)")
-    if dflt:
-        ft10, hy = dflt
-        worse = [i for i in range(n) if ft10[i] and (not hy[i] or hy[i] > ft10[i])]
-        missing = sum(1 for i in worse if not se[i])
-        say(f"hybrid 0.7/0.3 ranks the page lower than full_text_search does for {len(worse)} "
-            f"queries; for {missing} of them the page is not in semantic's top {CAND}")
+    ft10, hy = dflt
+    worse = [i for i in range(n) if ft10[i] and (not hy[i] or hy[i] > ft10[i])]
+    missing = sum(1 for i in worse if not ins[i])
+    say(f"hybrid 0.7/0.3 ranks the page lower than full_text_search does for {len(worse)} "
+        f"queries; for {missing} of them the page is not in semantic's top {CAND}")
 
 
 def score_lists(srv, ds, pages, m):
@@ -376,12 +381,13 @@ def fused(ft, se, w, fill):
     return [doc for _, _, doc in sc[:TOP_K]]
 
 
-def simulate(srv, ds, pages, page_of, api_results):
+def simulate(srv, ds, pages, page_of, api_results, dflt):
     """Estimates what filling missing scores (as Dify does) would do to hybrid quality,
     from the top DEEP of each list.  Beyond DEEP the true score is unknown: between 0
     and the DEEP-th score, so two columns bound it."""
     ft = score_lists(srv, ds, pages, rmodel("full_text_search", top_k=DEEP))
     se = score_lists(srv, ds, pages, rmodel("semantic_search", top_k=DEEP))
+    candidates(ft, se, page_of, dflt)
 
     def low(lst, vec):
         return 0.0
@@ -471,11 +477,10 @@ def quality(srv, pages, model):
         f"{best[1] - dflt[1]:+.4f}")
     for ref in ("full_text_search", "semantic_search"):
         say(f"best hybrid vs {ref}: MRR@10 x{best[0] / results[ref][0]:.3f}")
-    candidates(srv, ds, pages, page_of,
-               (allranks["full_text_search"], allranks[f"hybrid w={DIFY_DEFAULT_W:.1f}/"
-                                                      f"{1 - DIFY_DEFAULT_W:.1f}"]))
     if os.environ.get("SIMULATE", "1") != "0":
-        simulate(srv, ds, pages, page_of, results)
+        simulate(srv, ds, pages, page_of, results,
+                 (allranks["full_text_search"],
+                  allranks[f"hybrid w={DIFY_DEFAULT_W:.1f}/{1 - DIFY_DEFAULT_W:.1f}"]))
     for label in [c[0] for c in configs if c[0].startswith("hybrid RRF")]:
         rrf = results[label]
         if rrf:
