@@ -272,6 +272,7 @@ static int serve(const rg_config *c)
         rg_store_close(s);
         return 1;
     }
+    rg_index_registry_ann(index, (size_t)c->ann_min);
     rg_api api = {.store = s,
                   .index = index,
                   .page_limit_max = c->page_limit_max,

@@ -365,9 +365,10 @@ int main(int argc, char **argv)
                 double s = now_s();
                 if (e < 2) {
                     rg_hit h[TOP_K];
-                    rg_rc rc = e == 0 ? rg_index_search_text(ix, rg_str_c(query), TOP_K, h, &n)
-                                      : rg_index__search_text_exhaustive(ix, rg_str_c(query), TOP_K,
-                                                                         h, &n);
+                    rg_rc rc = e == 0
+                                   ? rg_index_search_text(ix, rg_str_c(query), TOP_K, NULL, h, &n)
+                                   : rg_index__search_text_exhaustive(ix, rg_str_c(query), TOP_K,
+                                                                      NULL, h, &n);
                     double t = now_s() - s;
                     if (t < lat[q])
                         lat[q] = t;

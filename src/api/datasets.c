@@ -448,6 +448,23 @@ rg_rc rg_api_dataset_get(rg_req *req, rg_resp *resp)
     return reply_dataset(req, resp, rg_api_principal(req)->dataset, RENDER_GET);
 }
 
+static bool same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* A new indexing technique or, for high_quality, a new embedding model means
+ * the vectors of every document must be made again (Dify's
+ * deal_dataset_vector_index_task "add"/"remove"/"update"). */
+static bool must_reindex(const rg_dataset *before, const rg_dataset *after)
+{
+    if (!same(before->indexing_technique, after->indexing_technique))
+        return true;
+    return after->indexing_technique && strcmp(after->indexing_technique, "high_quality") == 0 &&
+           (!same(before->embedding_model, after->embedding_model) ||
+            !same(before->embedding_model_provider, after->embedding_model_provider));
+}
+
 rg_rc rg_api_dataset_patch(rg_req *req, rg_resp *resp)
 {
     rg_principal *p = rg_api_principal(req);
@@ -480,7 +497,11 @@ rg_rc rg_api_dataset_patch(rg_req *req, rg_resp *resp)
     }
     d.updated_by = p->key.tenant.owner_id;
     d.updated_at = rg_now_s();
-    rg_rc rc = rg_store_dataset_update(api->store, &d);
+    bool reindex = must_reindex(p->dataset, &d);
+    rg_rc rc = reindex ? rg_store_dataset_update_reindex(api->store, &d)
+                       : rg_store_dataset_update(api->store, &d);
+    if (rc == RG_OK && reindex && api->wake)
+        api->wake(api->wake_arg);
     if (rc == RG_ENAMEDUP)
         return rg_resp_fail(resp, req, RG_EINVAL, "Dataset name already exists");
     if (rc == RG_ENOTFOUND)

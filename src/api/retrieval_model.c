@@ -4,13 +4,16 @@
  * Validation follows the contract's schema (required: search_method,
  * reranking_enable, top_k, score_threshold_enabled) plus the ranges Dify
  * enforces in use: top_k 1..RG_TOP_K_MAX, score_threshold 0..1, weights 0..1.
- * A reranking model is refused while ragd has no rerank provider, with Dify's
- * message.  Rendering merges the stored object over Dify's read-side defaults
- * (models/dataset.py Dataset.retrieval_model_dict) and writes every key.
+ * reranking_enable in reranking_model mode (or with a model named) needs a
+ * registered rerank model (embed/rerank.h); otherwise, as an unknown model,
+ * it is refused with Dify's "No Rerank Model available..." message.  Rendering merges the stored
+ * object over Dify's read-side defaults (models/dataset.py Dataset.retrieval_model_dict) and writes
+ * every key.
  */
 #include "api/retrieval_model.h"
 
 #include "core/alloc.h"
+#include "embed/rerank.h"
 
 #include <math.h>
 #include <string.h>
@@ -60,6 +63,31 @@ static rg_rc check_weights(rg_req *req, rg_resp *resp, json_t *w)
                         "keyword_weight");
 }
 
+/* A reranking model is needed when reranking is enabled in reranking_model
+ * mode (the default mode) or when one is named with reranking enabled; it must
+ * then be a registered rerank model, else Dify's message. */
+static rg_rc check_reranking(rg_req *req, rg_resp *resp, json_t *re, json_t *mode, json_t *rm)
+{
+    const char *names[2] = {NULL, NULL};
+    static const char *const keys[2] = {"reranking_provider_name", "reranking_model_name"};
+    for (size_t i = 0; i < 2 && json_is_object(rm); i++) {
+        json_t *n = json_object_get(rm, keys[i]);
+        if (n && !json_is_null(n) && !json_is_string(n))
+            return rg_resp_fail(resp, req, RG_EINVAL,
+                                "retrieval_model.reranking_model.%s: expected a string", keys[i]);
+        names[i] = json_string_value(n);
+    }
+    bool named = names[1] && *names[1];
+    bool wants_model =
+        json_is_true(re) &&
+        (!json_is_string(mode) || strcmp(json_string_value(mode), "reranking_model") == 0);
+    if ((wants_model || named) && json_is_true(re) && !rg_rerank_find(names[0], names[1]))
+        return rg_resp_fail(resp, req, RG_EINVAL,
+                            "No Rerank Model available. Please configure a valid provider in the "
+                            "Settings -> Model Provider.");
+    return RG_OK;
+}
+
 rg_rc rg_retrieval_model_check(rg_req *req, rg_resp *resp, json_t *v, const char **json_out)
 {
     static const char *const methods[] = {"keyword_search", "semantic_search", "full_text_search",
@@ -101,22 +129,7 @@ rg_rc rg_retrieval_model_check(rg_req *req, rg_resp *resp, json_t *v, const char
     if (rm && !json_is_null(rm) && !json_is_object(rm))
         return rg_resp_fail(resp, req, RG_EINVAL,
                             "retrieval_model.reranking_model: expected an object");
-    const char *rname = NULL;
-    if (json_is_object(rm)) {
-        json_t *n = json_object_get(rm, "reranking_model_name");
-        if (n && !json_is_null(n) && !json_is_string(n))
-            return rg_resp_fail(resp, req, RG_EINVAL,
-                                "retrieval_model.reranking_model.reranking_model_name: expected "
-                                "a string");
-        rname = json_string_value(n);
-    }
-    bool wants_model =
-        json_is_true(re) &&
-        (!json_is_string(mode) || strcmp(json_string_value(mode), "reranking_model") == 0);
-    if ((wants_model || (rname && *rname)) && json_is_true(re))
-        return rg_resp_fail(resp, req, RG_EINVAL,
-                            "No Rerank Model available. Please configure a valid provider in the "
-                            "Settings -> Model Provider.");
+    RG_TRY(check_reranking(req, resp, re, mode, rm));
     RG_TRY(check_weights(req, resp, json_object_get(v, "weights")));
     json_t *mf = json_object_get(v, "metadata_filtering_conditions");
     if (mf && !json_is_null(mf) && !json_is_object(mf))

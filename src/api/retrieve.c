@@ -16,10 +16,14 @@
  *                     unit first in both lists scores 1;
  *   keyword_search    BM25 over the same terms (economy datasets).
  * Hits on child chunks are grouped under their parent segment (the record's
- * score is its best child's).  score_threshold (>=) and top_k apply last.
+ * score is its best child's).  With reranking_enable and a rerank model
+ * (embed/rerank.h) the first candidates of the method (hybrid: the fused
+ * list) are scored by that model in one call and reordered by its relevance
+ * scores (see rerank() below).  score_threshold (>=) and top_k apply last.
  * The answer carries a Server-Timing header (embed;dur= the query embedding,
- * search;dur= the index searches and fusion, in milliseconds), so clients and
- * benchmarks can tell model time from search time.
+ * search;dur= the index searches and fusion, rerank;dur= the rerank call when
+ * there is one, in milliseconds), so clients and benchmarks can tell model
+ * time from search time.
  *
  * POST /retrieval (and /v1/retrieval) is Dify's *external knowledge API*, so
  * that a Dify instance can mount a ragd dataset as an external knowledge
@@ -31,16 +35,24 @@
 #include "api/metadata_filter.h"
 #include "api/retrieval_model.h"
 #include "embed/embed.h"
+#include "embed/rerank.h"
 #include "index/index.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RETRIEVE_CANDIDATES 4  /* candidates fetched per list: top_k times this */
 #define RRF_K               60 /* reciprocal rank fusion's constant (Cormack et al. 2009) */
+/* Texts one rerank call is sent at most (a parent-child record counts one per
+ * matched child): bounds the request whatever top_k is. */
+#define RERANK_MAX_DOCS 256
+/* Candidates a rerank sees at least, whatever top_k (a reranker reads 20
+ * short texts in a few milliseconds; with top_k 1 it would otherwise see 4). */
+#define RERANK_MIN_CANDIDATES 20
 
 typedef enum { M_SEMANTIC, M_FULL_TEXT, M_HYBRID, M_KEYWORD } method;
 
@@ -49,9 +61,10 @@ typedef struct query_opts {
     int64_t top_k;
     double threshold; /* -INFINITY when disabled */
     double vector_weight, keyword_weight;
-    bool rrf;        /* fuse hybrid lists by rank, not by score */
-    int64_t *timing; /* [embed, search] microseconds, or NULL */
-    json_t *filter;  /* metadata_filtering_conditions, borrowed */
+    bool rrf;                      /* fuse hybrid lists by rank, not by score */
+    const rg_rerank_model *rerank; /* reorders the candidates, or NULL */
+    int64_t *timing;               /* [embed, search, rerank] microseconds, or NULL */
+    json_t *filter;                /* metadata_filtering_conditions, borrowed */
     /* set by allowed_documents when the filter has conditions: the sorted ids
      * of the documents that satisfy it (arena); hits of others are dropped */
     bool filtered;
@@ -108,6 +121,31 @@ static rg_rc read_weights(rg_req *req, rg_resp *resp, json_t *model, query_opts 
     return RG_OK;
 }
 
+/* The rerank model of a retrieval model that enables one (Dify 8.2: only with
+ * reranking_enable, in reranking_mode reranking_model, the default).  Both
+ * names empty: no rerank runner, as Dify.  Keyword search is never reranked
+ * (Dify reranks only the vector, full-text and hybrid searches).  A named
+ * model this server does not have (a stored retrieval_model of a model no
+ * longer configured) is provider_not_initialize. */
+static rg_rc rerank_model(rg_req *req, rg_resp *resp, json_t *model, query_opts *o)
+{
+    json_t *mode = json_object_get(model, "reranking_mode");
+    if (!json_is_true(json_object_get(model, "reranking_enable")) || o->m == M_KEYWORD ||
+        (json_is_string(mode) && strcmp(json_string_value(mode), "reranking_model") != 0))
+        return RG_OK;
+    json_t *rm = json_object_get(model, "reranking_model");
+    const char *prov = json_string_value(json_object_get(rm, "reranking_provider_name"));
+    const char *name = json_string_value(json_object_get(rm, "reranking_model_name"));
+    if (!prov || !*prov || !name || !*name)
+        return RG_OK;
+    o->rerank = rg_rerank_find(prov, name);
+    if (!o->rerank)
+        return rg_resp_fail(resp, req, RG_EPROVIDER,
+                            "Rerank model %s of provider %s is not available on this server.", name,
+                            prov);
+    return RG_OK;
+}
+
 static void json_release(void *p)
 {
     json_decref(p);
@@ -137,12 +175,8 @@ static rg_rc effective_model(rg_req *req, rg_resp *resp, const rg_dataset *ds, q
     o->filter = json_object_get(model, "metadata_filtering_conditions");
     if (!ds->indexing_technique || strcmp(ds->indexing_technique, "high_quality") != 0)
         o->m = M_KEYWORD; /* economy datasets have no vectors (Dify 13.12) */
+    RG_TRY(rerank_model(req, resp, model, o));
     return o->m == M_HYBRID ? read_weights(req, resp, model, o) : RG_OK;
-}
-
-static int cmp_str(const void *x, const void *y)
-{
-    return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
 /* Metadata filtering (Dify 8.3): compiles o->filter against the dataset's
@@ -166,18 +200,7 @@ static rg_rc allowed_documents(rg_req *req, const rg_key *key, const rg_dataset 
     for (size_t i = 0; i < n; i++)
         if (rg_meta_filter_match(f, &docs[i]))
             o->allowed[o->n_allowed++] = docs[i].id;
-    qsort(o->allowed, o->n_allowed, sizeof *o->allowed, cmp_str);
     return RG_OK;
-}
-
-/* Keeps the hits of allowed documents, in order; returns how many. */
-static size_t keep_allowed(const query_opts *o, rg_hit *hits, size_t n)
-{
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++)
-        if (bsearch(&hits[i].document_id, o->allowed, o->n_allowed, sizeof *o->allowed, cmp_str))
-            hits[kept++] = hits[i];
-    return kept;
 }
 
 /* ---- search and fusion -------------------------------------------------------- */
@@ -277,6 +300,111 @@ static void by_rank(rg_hit *h, size_t n)
         h[i].score = (double)(RRF_K + 1) / (double)(RRF_K + 1 + i);
 }
 
+/* Hits fetched from each list (and, when reranking, records reranked):
+ * top_k x RETRIEVE_CANDIDATES, at least RERANK_MIN_CANDIDATES with a rerank. */
+static size_t candidates(const query_opts *o)
+{
+    size_t want = (size_t)o->top_k * RETRIEVE_CANDIDATES;
+    return o->rerank && want < RERANK_MIN_CANDIDATES ? RERANK_MIN_CANDIDATES : want;
+}
+
+/* ---- reranking ------------------------------------------------------------------ */
+
+/* What one text sent to the rerank model stands for: a record's segment, or
+ * one of its matched child chunks (kid < n_kids). */
+typedef struct rerank_doc {
+    record *r;
+    size_t kid; /* SIZE_MAX: the segment itself */
+} rerank_doc;
+
+/* Keeps in r only the children found in the store, adding their contents to
+ * docs/map; false when none fits under RERANK_MAX_DOCS. */
+static bool child_docs(rg_req *req, record *r, rg_str *docs, rerank_doc *map, size_t *nd)
+{
+    rg_child_chunk *kids = NULL;
+    size_t nk = 0, kept = 0, start = *nd;
+    if (rg_store_child_chunk_list(rg_api_ctx(req)->store, req->arena, r->segment_id, &kids, &nk) !=
+        RG_OK)
+        return false;
+    for (size_t i = 0; i < r->n_kids; i++)
+        for (size_t j = 0; j < nk; j++)
+            if (strcmp(kids[j].id, r->kids[i].id) == 0 && *nd < RERANK_MAX_DOCS) {
+                r->kids[kept] = r->kids[i];
+                docs[*nd] = rg_str_c(kids[j].content);
+                map[(*nd)++] = (rerank_doc){r, kept++};
+                break;
+            }
+    if (kept == 0 || (kept < r->n_kids && *nd == RERANK_MAX_DOCS)) {
+        *nd = start; /* a record is sent whole or not at all */
+        return false;
+    }
+    r->n_kids = kept;
+    return true;
+}
+
+/* Collects the texts of the first records (those still in the store) into
+ * docs/map and keeps only those records in recs[0..*n). */
+static void rerank_docs(rg_req *req, record *recs, size_t *n, rg_str *docs, rerank_doc *map,
+                        size_t *nd)
+{
+    const char *tenant = rg_api_principal(req)->key.tenant.id;
+    size_t kept = 0;
+    *nd = 0;
+    for (size_t i = 0; i < *n && *nd < RERANK_MAX_DOCS; i++) {
+        record *r = &recs[kept];
+        *r = recs[i];
+        rg_segment g;
+        if (r->n_kids) {
+            if (!child_docs(req, r, docs, map, nd))
+                continue;
+        } else if (rg_store_segment_get(rg_api_ctx(req)->store, req->arena, tenant, r->document_id,
+                                        r->segment_id, &g) == RG_OK) {
+            docs[*nd] = rg_str_c(g.content);
+            map[(*nd)++] = (rerank_doc){r, SIZE_MAX};
+        } else
+            continue; /* deleted since the snapshot was taken */
+        kept++;
+    }
+    *n = kept;
+}
+
+/* Dify's rerank step (8.4): the first candidates of the search (candidates()
+ * records, at most RERANK_MAX_DOCS texts: a segment's
+ * content, or each matched child chunk's for parent-child records, as Dify
+ * reranks the child nodes it found) go to the rerank model in one call; its
+ * relevance scores replace the search scores (a parent's is its best
+ * child's) and the records are sorted again.  A failing model is
+ * completion_request_error with its message. */
+static rg_rc rerank(rg_req *req, rg_resp *resp, rg_str q, const query_opts *o, record *recs,
+                    size_t *n)
+{
+    const rg_rerank_model *m = o->rerank;
+    if (*n > candidates(o))
+        *n = candidates(o);
+    rg_str *docs = rg_arena_calloc(req->arena, RERANK_MAX_DOCS, sizeof *docs);
+    rerank_doc *map = rg_arena_calloc(req->arena, RERANK_MAX_DOCS, sizeof *map);
+    double *scores = rg_arena_calloc(req->arena, RERANK_MAX_DOCS, sizeof *scores);
+    size_t nd;
+    rerank_docs(req, recs, n, docs, map, &nd);
+    char err[RG_RERANK_ERR_MAX] = "";
+    rg_rc rc = nd ? m->rerank(m, q, docs, nd, scores, err) : RG_OK;
+    if (rc == RG_ENOMEM || (rc != RG_OK && !*err))
+        return rc;
+    if (rc != RG_OK)
+        return rg_resp_fail(resp, req, rc == RG_EINVAL ? RG_EINVAL : RG_EUPSTREAM,
+                            "Rerank model %s/%s failed: %s", m->provider, m->name, err);
+    for (size_t i = 0; i < nd; i++) {
+        if (map[i].kid == SIZE_MAX)
+            map[i].r->direct = scores[i];
+        else
+            map[i].r->kids[map[i].kid].score = scores[i];
+    }
+    settle_scores(recs, *n);
+    if (*n > 1)
+        qsort(recs, *n, sizeof *recs, by_score_desc);
+    return RG_OK;
+}
+
 static rg_rc embed_query(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_str q, float **vec,
                          int *dims)
 {
@@ -292,7 +420,7 @@ static rg_rc embed_query(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_st
 static rg_rc search(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_index *ix, rg_str q,
                     const query_opts *o, record **out, size_t *n_out)
 {
-    const size_t want = (size_t)o->top_k * RETRIEVE_CANDIDATES, size = rg_index_size(ix);
+    const size_t want = candidates(o);
     *n_out = 0;
     if (o->filtered && o->n_allowed == 0)
         return RG_OK;
@@ -302,24 +430,17 @@ static rg_rc search(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_index *
     if (o->m == M_SEMANTIC || o->m == M_HYBRID)
         RG_TRY(embed_query(req, resp, ds, q, &vec, &dims));
     int64_t t1 = rg_mono_us();
-    /* With a filter, hits of other documents are dropped; the candidate depth
-     * grows (4x a round, up to every unit) until each list keeps want hits or
-     * has no more, so a filter matching few documents still finds its top_k. */
-    rg_hit *vh, *th;
+    /* a metadata filter is applied inside both searches (index.h) */
+    rg_index_filter *filter = NULL;
+    if (o->filtered)
+        RG_TRY(rg_index_filter_documents(ix, req->arena, o->allowed, o->n_allowed, &filter));
+    rg_hit *vh = rg_arena_calloc(req->arena, want, sizeof *vh);
+    rg_hit *th = rg_arena_calloc(req->arena, want, sizeof *th);
     size_t nv = 0, nt = 0;
-    for (size_t k = want;; k = k * 4 < size ? k * 4 : size) {
-        vh = rg_arena_calloc(req->arena, k, sizeof *vh);
-        th = rg_arena_calloc(req->arena, k, sizeof *th);
-        size_t rv = 0, rt = 0; /* raw counts: fewer than k means the list is exhausted */
-        if (vec)
-            RG_TRY(rg_index_search_vector(ix, vec, dims, k, vh, &rv));
-        if (o->m != M_SEMANTIC)
-            RG_TRY(rg_index_search_text(ix, q, k, th, &rt));
-        nv = o->filtered ? keep_allowed(o, vh, rv) : rv;
-        nt = o->filtered ? keep_allowed(o, th, rt) : rt;
-        if (!o->filtered || k >= size || ((nv >= want || rv < k) && (nt >= want || rt < k)))
-            break;
-    }
+    if (vec)
+        RG_TRY(rg_index_search_vector(ix, vec, dims, want, filter, vh, &nv));
+    if (o->m != M_SEMANTIC)
+        RG_TRY(rg_index_search_text(ix, q, want, filter, th, &nt));
     size_t cap = nv + nt + 1;
     record *recs = rg_arena_calloc(req->arena, cap, sizeof *recs);
     double *us = rg_arena_calloc(req->arena, cap, sizeof *us);
@@ -343,6 +464,9 @@ static rg_rc search(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_index *
     settle_scores(recs, n);
     if (n > 1)
         qsort(recs, n, sizeof *recs, by_score_desc);
+    int64_t t2 = rg_mono_us();
+    if (o->rerank)
+        RG_TRY(rerank(req, resp, q, o, recs, &n));
     size_t kept = 0;
     for (size_t i = 0; i < n && kept < (size_t)o->top_k; i++)
         if (recs[i].score >= o->threshold)
@@ -351,7 +475,8 @@ static rg_rc search(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_index *
     *n_out = kept;
     if (o->timing) {
         o->timing[0] = t1 - t0;
-        o->timing[1] = rg_mono_us() - t1;
+        o->timing[1] = t2 - t1;
+        o->timing[2] = o->rerank ? rg_mono_us() - t2 : 0;
     }
     return RG_OK;
 }
@@ -412,7 +537,7 @@ rg_rc rg_api_retrieve(rg_req *req, rg_resp *resp)
         rg_str_trim((rg_str){json_string_value(jq), json_string_length(jq)}).n == 0)
         return rg_resp_fail(resp, req, RG_EINVAL, "query: required, a non-empty string");
     rg_str q = {json_string_value(jq), json_string_length(jq)};
-    int64_t timing[2] = {0, 0};
+    int64_t timing[3] = {0, 0, 0};
     query_opts o = {.timing = timing};
     RG_TRY(effective_model(req, resp, p->dataset, &o));
     const char *why;
@@ -432,8 +557,10 @@ rg_rc rg_api_retrieve(rg_req *req, rg_resp *resp)
         }
     }
     resp->extra_header = "Server-Timing";
-    resp->extra_value = rg_arena_printf(req->arena, "embed;dur=%.3f, search;dur=%.3f",
-                                        (double)timing[0] / 1000, (double)timing[1] / 1000);
+    resp->extra_value = rg_arena_printf(
+        req->arena, "embed;dur=%.3f, search;dur=%.3f%s", (double)timing[0] / 1000,
+        (double)timing[1] / 1000,
+        o.rerank ? rg_arena_printf(req->arena, ", rerank;dur=%.3f", (double)timing[2] / 1000) : "");
     rg_jsonw w;
     rg_resp_json(resp, &w);
     rg_jsonw_obj(&w);

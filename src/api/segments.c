@@ -16,6 +16,7 @@
 #include "core/ids.h"
 #include "embed/embed.h"
 #include "ingest/keywords.h"
+#include "ingest/pipeline.h"
 #include "text/tokenize.h"
 
 #include <stdio.h>
@@ -343,6 +344,37 @@ rg_rc rg_api_segment_get(rg_req *req, rg_resp *resp)
     return RG_OK;
 }
 
+static bool is_hierarchical(const rg_document *d)
+{
+    return d->doc_form && strcmp(d->doc_form, "hierarchical_model") == 0;
+}
+
+/* regenerate_child_chunks (Dify 4.3.4, high quality only): the parent's
+ * children are split again from its content by the document's rule, indexed,
+ * and replace the old ones in the same transaction as the parent's update. */
+static rg_rc update_with_children(rg_req *req, rg_resp *resp, const rg_document *d,
+                                  const rg_segment *g, const rg_segment_index *pidx)
+{
+    if (is_economy(rg_api_principal(req)->dataset))
+        return rg_resp_fail(resp, req, RG_EINVAL,
+                            "The knowledge base index technique is not high quality!");
+    rg_process_rule rule;
+    char why[256];
+    if (rg_process_rule_load(req->arena, d->process_rule, &rule, why, sizeof why) != RG_OK)
+        return rg_resp_fail(resp, req, RG_EINVAL, "the document's process rule: %s", why);
+    rg_child_chunk *kids;
+    size_t n;
+    rg_rc rc = rg_pipeline_children(req->arena, &rule, g->id, rg_str_c(g->content), &kids, &n);
+    if (rc == RG_ETOOBIG)
+        return rg_resp_fail(resp, req, RG_EINVAL, "the content splits into too many child chunks");
+    RG_TRY(rc);
+    rg_segment_index *idx = rg_arena_calloc(req->arena, n ? n : 1, sizeof *idx);
+    for (size_t i = 0; i < n; i++)
+        RG_TRY(index_text(req, resp, rg_str_c(kids[i].content), NULL, &idx[i]));
+    return rg_store_segment_update_children(rg_api_ctx(req)->store, d->tenant_id, g, pidx, kids,
+                                            idx, n);
+}
+
 rg_rc rg_api_segment_update(rg_req *req, rg_resp *resp)
 {
     rg_document d;
@@ -389,7 +421,11 @@ rg_rc rg_api_segment_update(rg_req *req, rg_resp *resp)
         pidx->keywords = g.keywords;
     g.updated_at = rg_now_s();
     g.updated_by = rg_api_principal(req)->key.tenant.owner_id;
-    rg_rc rc = rg_store_segment_update(rg_api_ctx(req)->store, d.tenant_id, &g, pidx);
+    bool regenerate = false;
+    RG_TRY(rg_api_opt_bool(req, resp, seg, "regenerate_child_chunks", &regenerate));
+    rg_rc rc = regenerate && is_hierarchical(&d)
+                   ? update_with_children(req, resp, &d, &g, pidx)
+                   : rg_store_segment_update(rg_api_ctx(req)->store, d.tenant_id, &g, pidx);
     if (rc == RG_ENOTFOUND)
         return rg_resp_fail(resp, req, rc, "Segment not found.");
     RG_TRY(rc);

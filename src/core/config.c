@@ -62,6 +62,10 @@ static const setting settings[] = {
      "named after its file"},
     {"--embed-threads", "RAGD_EMBED_THREADS", SET_INT, F(embed_threads), 0, 256, "0",
      "threads of one transformer forward pass (0 = one per core)"},
+    {"--ann-min-vectors", "RAGD_ANN_MIN_VECTORS", SET_INT, F(ann_min), 0, 1000000000, "20000",
+     "vectors of one dimension from which a dataset's semantic search uses an approximate "
+     "index (HNSW, built in the background); below, and until it is built, an exact scan "
+     "(0 = always exact)"},
     {"--embed-cache", "RAGD_EMBED_CACHE", SET_INT, F(embed_cache), 0, 1000000000, "500000",
      "vectors kept in the embedding cache (transformer and remote models; oldest dropped "
      "first; 0 = off)"},
@@ -81,6 +85,19 @@ static const setting settings[] = {
     {"--embed-openai-retries", "RAGD_EMBED_OPENAI_RETRIES", SET_INT, F(openai_retries), 0, 20, "5",
      "retries of a request answered 429 or 5xx or timed out (exponential backoff with jitter, "
      "Retry-After honoured)"},
+    {"--rerank-url", "RAGD_RERANK_URL", SET_STR, F(rerank_url), 0, 0, "",
+     "OpenAI-compatible rerank service (Jina/Cohere shape, POST URL/rerank), base URL normally "
+     "ending in /v1 (provider openai_api_compatible)"},
+    {"--rerank-key", "RAGD_RERANK_KEY", SET_STR, F(rerank_key), 0, 0, "",
+     "Bearer key of that service (prefer the variable: flags show in ps); never logged"},
+    {"--rerank-models", "RAGD_RERANK_MODELS", SET_STR, F(rerank_models), 0, 0, "",
+     "its rerank models, comma-separated names"},
+    {"--rerank-inflight", "RAGD_RERANK_INFLIGHT", SET_INT, F(rerank_inflight), 1, 256, "4",
+     "rerank requests in flight at once, whole process"},
+    {"--rerank-timeout", "RAGD_RERANK_TIMEOUT", SET_INT, F(rerank_timeout_s), 1, 3600, "30",
+     "seconds one rerank request may take"},
+    {"--rerank-retries", "RAGD_RERANK_RETRIES", SET_INT, F(rerank_retries), 0, 20, "2",
+     "retries of a rerank request answered 429 or 5xx or timed out (as --embed-openai-retries)"},
     {"--log-level", "RAGD_LOG_LEVEL", SET_STR, F(log_level), 0, 0, "info",
      "debug, info, warn or error"},
 };

@@ -34,6 +34,7 @@ typedef struct rg_config {
     char embed_gguf[4096];    /* GGUF BERT files, comma-separated */
     int64_t embed_threads;    /* threads of one transformer forward pass */
     int64_t embed_cache;      /* entries of the embedding cache; 0 off */
+    int64_t ann_min;          /* vectors from which a dataset gets an HNSW index; 0 never */
     char openai_url[512];     /* OpenAI-compatible embeddings service, ending in /v1 */
     char openai_key[512];     /* its Bearer key (never logged) */
     char openai_models[1024]; /* name[:dims],... */
@@ -41,6 +42,12 @@ typedef struct rg_config {
     int64_t openai_inflight;  /* requests in flight, whole process */
     int64_t openai_timeout_s;
     int64_t openai_retries;
+    char rerank_url[512];     /* OpenAI-compatible rerank service (POST URL/rerank) */
+    char rerank_key[512];     /* its Bearer key (never logged) */
+    char rerank_models[1024]; /* name,... */
+    int64_t rerank_inflight;  /* rerank requests in flight, whole process */
+    int64_t rerank_timeout_s;
+    int64_t rerank_retries;
     char log_level[16];
 } rg_config;
 

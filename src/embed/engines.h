@@ -3,7 +3,8 @@
  *
  * The built-in hash model is always there; the GloVe table when it is found;
  * each GGUF BERT file of --embed-gguf; each model of an OpenAI-compatible
- * service (--embed-openai-*).  A configured engine that cannot start (a file
+ * service (--embed-openai-*); each rerank model of an OpenAI-compatible
+ * rerank service (--rerank-*, rerank.h).  A configured engine that cannot start (a file
  * that is missing or not a valid model, a URL that is not http(s)) stops the
  * server at start-up with the reason: a model silently missing would only
  * surface later as failed documents.

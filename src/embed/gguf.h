@@ -27,7 +27,8 @@ typedef struct rg_gguf_tensor {
     int n_dims;       /* 1..4 */
     uint64_t ne[4];   /* elements per dimension, ne[0] the contiguous one; unused ones 1 */
     uint64_t n;       /* ne[0] * ne[1] * ne[2] * ne[3] */
-    const void *data; /* inside the mapping */
+    const void *data; /* inside the mapping; aligned to general.alignment relative to the
+                         file's start (use rg_gguf_to_f32, or check before a direct load) */
     uint64_t nbytes;
 } rg_gguf_tensor;
 
@@ -57,6 +58,9 @@ const rg_gguf_tensor *rg_gguf_tensor_find(const rg_gguf *g, const char *name);
 /* Number of tensors, and the i-th (0 <= i < n) in file order. */
 size_t rg_gguf_tensor_count(const rg_gguf *g);
 const rg_gguf_tensor *rg_gguf_tensor_at(const rg_gguf *g, size_t i);
+/* One IEEE binary16 value (bits h) as float32, exactly: subnormals, signed
+ * zeros, infinities and NaNs (payload kept) included. */
+float rg_gguf_f16_to_f32(uint16_t h);
 /* Converts t's t->n values to float32 into out (caller array of t->n);
  * RG_EINVAL for a type other than F32, F16 and Q8_0. */
 RG_WUR rg_rc rg_gguf_to_f32(const rg_gguf_tensor *t, float *out);

@@ -235,7 +235,7 @@ rg_rc rg_index__text_finish(rg_index__text_builder *b, rg_index__text *out)
             t->n_docs++;
             sum_dl += b->dl[u];
         }
-    t->avgdl = t->n_docs ? (double)sum_dl / (double)t->n_docs : 0;
+    t->avgdl = b->avgdl > 0 ? b->avgdl : t->n_docs ? (double)sum_dl / (double)t->n_docs : 0;
     t->n_post = b->n_tr;
     if (b->n_tr) {
         t->p_unit = rg_try_malloc(b->n_tr * sizeof *t->p_unit);
@@ -454,6 +454,8 @@ static void search_maxscore(maxscore_scratch *s, size_t m, double scale, rg_inde
                 uint32_t x = (uint32_t)(word * 64 + (size_t)__builtin_ctzll(b));
                 b &= b - 1;
                 uint32_t u = lo + x;
+                if (!rg_index__allowed(top, u))
+                    continue;
                 int64_t score = s->acc[x];
                 bool full = rg_index__topk_full(top);
                 if (full && score + rest <= theta)
@@ -482,8 +484,22 @@ static void search_maxscore(maxscore_scratch *s, size_t m, double scale, rg_inde
     }
 }
 
+/* The term's IDF, with the units of other (nullable) counted too. */
+static double term_idf(const rg_index__text *t, const rg_index__term *e,
+                       const rg_index__text *other)
+{
+    if (!other)
+        return e->idf;
+    size_t slot;
+    const char *p = t->pool + e->off;
+    uint32_t o = find_term(other, p, e->len, e->hash, &slot);
+    double df = (double)e->df + (o == UINT32_MAX ? 0 : other->terms[o].df);
+    double n = (double)t->n_docs + (double)other->n_docs;
+    return log(1.0 + (n - df + 0.5) / (df + 0.5));
+}
+
 rg_rc rg_index__text_search(const rg_index__text *t, rg_str query, bool exhaustive,
-                            rg_index__topk *top)
+                            const rg_index__text *other, rg_index__topk *top)
 {
     top->n = 0;
     top->work = 0;
@@ -517,12 +533,11 @@ rg_rc rg_index__text_search(const rg_index__text *t, rg_str query, bool exhausti
     double total = 0; /* bound of any score, to choose the fixed-point scale */
     for (size_t i = 0, j = 0; i < m; i++) {
         const rg_index__term *e = &t->terms[q.ids[j]];
-        double r = 0;
+        double r = 0, idf = term_idf(t, e, other);
         for (uint32_t id = q.ids[j]; j < q.n && q.ids[j] == id; j++)
             r++;
-        s->c[i] =
-            (cursor){t->p_unit + e->post, t->p_w + e->post, 0, e->df, r * e->idf, e->max_w, 0};
-        total += r * e->idf * e->max_w + 1;
+        s->c[i] = (cursor){t->p_unit + e->post, t->p_w + e->post, 0, e->df, r * idf, e->max_w, 0};
+        total += r * idf * e->max_w + 1;
     }
     rg_free(q.ids);
     /* scores are integers (units of 1 / scale) so that the sum of a unit's

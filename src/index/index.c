@@ -28,10 +28,30 @@
  * it.  A dataset the store no longer knows (RG_ENOTFOUND) loses its entry.
  * Every entry of a dataset that is searched stays in memory until the
  * registry is freed.
+ *
+ * Layers.  Rebuilding a dataset of 100k chunks for each edit costs a scan of
+ * every row; instead the entry keeps its newest full snapshot as a base, and
+ * a build after a change reads only the documents the store's change log
+ * names since the base's version (rg_store_index_scan_changes): the new
+ * snapshot is a layer - the base with those documents' units marked dead,
+ * plus their units as they are now, in a small part of its own whose BM25
+ * weights use the base's average length and whose IDF sums both parts'
+ * statistics (units removed since the base still count until compaction, a
+ * small drift).  Searches run on both parts and merge.  When a layer's
+ * changes pass RG_INDEX_LAYER_MIN units and 1/RG_INDEX_LAYER_SHARE of its
+ * base, the background thread rebuilds the dataset in full and makes that
+ * the base (and the current snapshot unless a newer layer exists), then
+ * trims the change log to its version.  A source without a change log (or
+ * one trimmed past the base) gets full builds every time.
+ *
+ * The background thread (started on first need) runs, in order: HNSW graphs
+ * of new bases over --ann-min-vectors (a superseded base's is skipped or
+ * stopped), compactions and log trims.
  */
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "index/hnsw.h"
 #include "index/index_int.h"
 
 #include <pthread.h>
@@ -107,6 +127,11 @@ void rg_index__builder_free(rg_index__builder *b)
     rg_free(b);
 }
 
+void rg_index__builder_avgdl(rg_index__builder *b, double avgdl)
+{
+    b->text.avgdl = avgdl;
+}
+
 static rg_rc pool_add(rg_buf *pool, const char *z, uint32_t *off)
 {
     size_t at = pool->len;
@@ -151,11 +176,41 @@ rg_rc rg_index__builder_add(const rg_index_row *row, void *builder)
 
 static void snapshot_free(rg_index *ix)
 {
+    rg_index_release(ix->base);
+    rg_free(ix->alive);
+    rg_free(ix->docs);
     rg_free(ix->units);
     rg_free(ix->ids);
     rg_index__text_free(&ix->text);
     rg_index__vectors_free(&ix->vec);
     rg_free(ix);
+}
+
+/* qsort_r (glibc's, _GNU_SOURCE) order of document ranges: id, then unit. */
+static int docrange_by_id(const void *x, const void *y, void *pool)
+{
+    const rg_index__docrange *a = x, *b = y;
+    const char *ids = pool;
+    int c = strcmp(ids + a->doc, ids + b->doc);
+    return c ? c : (a->first > b->first) - (a->first < b->first);
+}
+
+/* The document ranges of the snapshot's units, sorted by document id. */
+static rg_rc doc_ranges(rg_index *ix)
+{
+    size_t n = 0;
+    for (size_t u = 0; u < ix->n_units; u++)
+        n += u == 0 || ix->units[u].doc != ix->units[u - 1].doc;
+    ix->docs = rg_try_malloc((n ? n : 1) * sizeof *ix->docs);
+    if (!ix->docs)
+        return RG_ENOMEM;
+    for (size_t u = 0; u < ix->n_units; u++) {
+        if (u == 0 || ix->units[u].doc != ix->units[u - 1].doc)
+            ix->docs[ix->n_docs++] = (rg_index__docrange){ix->units[u].doc, (uint32_t)u, 0};
+        ix->docs[ix->n_docs - 1].n++;
+    }
+    qsort_r(ix->docs, ix->n_docs, sizeof *ix->docs, docrange_by_id, ix->ids);
+    return RG_OK;
 }
 
 rg_rc rg_index__builder_finish(rg_index__builder *b, int64_t version, rg_index **out)
@@ -168,6 +223,7 @@ rg_rc rg_index__builder_finish(rg_index__builder *b, int64_t version, rg_index *
         return rc;
     }
     atomic_init(&ix->refs, 1);
+    atomic_init(&ix->superseded, false);
     ix->version = version;
     ix->units = b->units;
     ix->n_units = b->n_units;
@@ -176,6 +232,11 @@ rg_rc rg_index__builder_finish(rg_index__builder *b, int64_t version, rg_index *
     b->units = NULL;
     memset(&b->vec, 0, sizeof b->vec);
     rg_index__builder_free(b);
+    rc = doc_ranges(ix);
+    if (rc != RG_OK) {
+        snapshot_free(ix);
+        return rc;
+    }
     *out = ix;
     return RG_OK;
 }
@@ -208,7 +269,7 @@ static void snapshot_ref(rg_index *ix)
 
 size_t rg_index_size(const rg_index *ix)
 {
-    return ix->n_units;
+    return ix->n_units + (ix->base ? ix->n_alive : 0);
 }
 
 /* Sorts the heap and turns its entries into hits. */
@@ -230,9 +291,7 @@ static void fill_hits(const rg_index *ix, rg_index__topk *top, rg_hit *out, size
 /* Heap space for min(k, limit) entries: on the stack when small. */
 static rg_rc topk_init(rg_index__topk *top, rg_index__scored *stack, size_t k, size_t limit)
 {
-    top->n = 0;
-    top->k = k < limit ? k : limit;
-    top->e = stack;
+    *top = (rg_index__topk){.k = k < limit ? k : limit, .e = stack};
     if (top->k > STACK_HITS && !(top->e = rg_try_malloc(top->k * sizeof *top->e)))
         return RG_ENOMEM;
     return RG_OK;
@@ -244,49 +303,338 @@ static void topk_done(rg_index__topk *top, const rg_index__scored *stack)
         rg_free(top->e);
 }
 
-static rg_rc search_text(const rg_index *ix, rg_str query, size_t k, rg_hit *out, size_t *n,
-                         bool exhaustive)
+/* A filter over a snapshot's units: bits over its own units and, for a
+ * layered snapshot, base_bits over its base's live units. */
+struct rg_index_filter {
+    const rg_index *ix;
+    uint64_t *bits, *base_bits;
+    size_t units;
+};
+
+static int docrange_cmp_id(const rg_index *ix, const char *id, const rg_index__docrange *r)
 {
+    return strcmp(id, ix->ids + r->doc);
+}
+
+/* First docs[] entry whose id is >= id. */
+static size_t docrange_lower(const rg_index *ix, const char *id)
+{
+    size_t lo = 0, hi = ix->n_docs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (docrange_cmp_id(ix, id, &ix->docs[mid]) > 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Calls fn(arg, unit) for every unit of document id in part ix. */
+static void for_doc_units(const rg_index *ix, const char *id, void (*fn)(void *, uint32_t),
+                          void *arg)
+{
+    for (size_t j = docrange_lower(ix, id);
+         j < ix->n_docs && docrange_cmp_id(ix, id, &ix->docs[j]) == 0; j++)
+        for (uint32_t u = ix->docs[j].first; u < ix->docs[j].first + ix->docs[j].n; u++)
+            fn(arg, u);
+}
+
+typedef struct bit_set {
+    uint64_t *bits;
+    const uint64_t *mask; /* only units set here count (NULL: all) */
+    size_t *count;
+} bit_set;
+
+static void set_unit(void *arg, uint32_t u)
+{
+    bit_set *b = arg;
+    uint64_t bit = (uint64_t)1 << (u & 63);
+    if ((b->bits[u >> 6] & bit) || (b->mask && !(b->mask[u >> 6] & bit)))
+        return;
+    b->bits[u >> 6] |= bit;
+    ++*b->count;
+}
+
+rg_rc rg_index_filter_documents(const rg_index *ix, rg_arena *a, const char *const *doc_ids,
+                                size_t n, rg_index_filter **out)
+{
+    rg_index_filter *f = rg_arena_calloc(a, 1, sizeof *f);
+    f->ix = ix;
+    f->bits = rg_arena_calloc(a, ix->n_units / 64 + 1, sizeof *f->bits);
+    bit_set own = {f->bits, NULL, &f->units}, base = {NULL, ix->alive, &f->units};
+    if (ix->base)
+        base.bits = f->base_bits = rg_arena_calloc(a, ix->base->n_units / 64 + 1, sizeof *f->bits);
+    for (size_t i = 0; i < n; i++) {
+        for_doc_units(ix, doc_ids[i], set_unit, &own);
+        if (ix->base)
+            for_doc_units(ix->base, doc_ids[i], set_unit, &base);
+    }
+    *out = f;
+    return RG_OK;
+}
+
+size_t rg_index_filter_units(const rg_index_filter *f)
+{
+    return f->units;
+}
+
+/* One part of a snapshot to search: its units, the filter over them, and
+ * the other part whose units count in BM25's statistics. */
+typedef struct part {
+    const rg_index *ix;
+    const uint64_t *allow;
+    const rg_index *other;
+} part;
+
+/* The parts of ix under filter: the base (live units only) then its own
+ * units for a layered snapshot, its own units for a full one.  Returns how
+ * many (1 or 2). */
+static size_t parts_of(const rg_index *ix, const rg_index_filter *filter, part out[2])
+{
+    size_t n = 0;
+    if (ix->base)
+        out[n++] = (part){ix->base, filter ? filter->base_bits : ix->alive, ix};
+    out[n++] = (part){ix, filter ? filter->bits : NULL, ix->base};
+    return n;
+}
+
+/* The best k hits of the parts' lists (each best first) into out. */
+static void merge_hits(rg_hit *const *lists, const size_t *lens, size_t n_lists, size_t k,
+                       rg_hit *out, size_t *n)
+{
+    size_t at[2] = {0, 0};
     *n = 0;
-    if (k && !out)
-        return RG_EINVAL;
+    while (*n < k) {
+        size_t best = n_lists;
+        for (size_t l = 0; l < n_lists; l++)
+            if (at[l] < lens[l] &&
+                (best == n_lists || lists[l][at[l]].score > lists[best][at[best]].score))
+                best = l;
+        if (best == n_lists)
+            break;
+        out[(*n)++] = lists[best][at[best]++];
+    }
+}
+
+/* Searches the parts of ix with fn and merges their hits: a full snapshot's
+ * one list is written to out directly. */
+typedef rg_rc (*part_search_fn)(const part *p, const void *q, size_t k, rg_hit *out, size_t *n);
+
+static rg_rc search_parts(const rg_index *ix, const rg_index_filter *filter, part_search_fn fn,
+                          const void *q, size_t k, rg_hit *out, size_t *n)
+{
+    part ps[2];
+    size_t np = parts_of(ix, filter, ps);
+    if (np == 1)
+        return fn(&ps[0], q, k, out, n);
+    rg_hit *lists[2] = {rg_try_malloc(k * sizeof(rg_hit)), rg_try_malloc(k * sizeof(rg_hit))};
+    size_t lens[2] = {0, 0};
+    rg_rc rc = lists[0] && lists[1] ? RG_OK : RG_ENOMEM;
+    for (size_t i = 0; i < np && rc == RG_OK; i++)
+        rc = fn(&ps[i], q, k, lists[i], &lens[i]);
+    if (rc == RG_OK)
+        merge_hits(lists, lens, np, k, out, n);
+    rg_free(lists[0]);
+    rg_free(lists[1]);
+    return rc;
+}
+
+typedef struct text_query {
+    rg_str query;
+    bool exhaustive;
+} text_query;
+
+static rg_rc part_text(const part *p, const void *arg, size_t k, rg_hit *out, size_t *n)
+{
+    const text_query *q = arg;
     rg_index__scored stack[STACK_HITS];
     rg_index__topk top;
-    RG_TRY(topk_init(&top, stack, k, ix->text.n_docs));
-    rg_rc rc = rg_index__text_search(&ix->text, query, exhaustive, &top);
+    RG_TRY(topk_init(&top, stack, k, p->ix->text.n_docs));
+    top.allow = p->allow;
+    rg_rc rc = rg_index__text_search(&p->ix->text, q->query, q->exhaustive,
+                                     p->other ? &p->other->text : NULL, &top);
     if (rc == RG_OK)
-        fill_hits(ix, &top, out, n);
+        fill_hits(p->ix, &top, out, n);
     topk_done(&top, stack);
     return rc;
 }
 
-rg_rc rg_index_search_text(const rg_index *ix, rg_str query, size_t k, rg_hit *out, size_t *n)
-{
-    return search_text(ix, query, k, out, n, false);
-}
-
-rg_rc rg_index__search_text_exhaustive(const rg_index *ix, rg_str query, size_t k, rg_hit *out,
-                                       size_t *n)
-{
-    return search_text(ix, query, k, out, n, true);
-}
-
-rg_rc rg_index_search_vector(const rg_index *ix, const float *q, int dims, size_t k, rg_hit *out,
-                             size_t *n)
+static rg_rc search_text(const rg_index *ix, rg_str query, size_t k, const rg_index_filter *filter,
+                         rg_hit *out, size_t *n, bool exhaustive)
 {
     *n = 0;
-    if ((k && !out) || !q || dims <= 0)
+    if ((k && !out) || (filter && filter->ix != ix))
         return RG_EINVAL;
-    const rg_index__matrix *m = rg_index__vectors_get(&ix->vec, dims);
-    if (!m || k == 0)
+    if (k == 0)
+        return RG_OK;
+    text_query q = {query, exhaustive};
+    return search_parts(ix, filter, part_text, &q, k, out, n);
+}
+
+rg_rc rg_index_search_text(const rg_index *ix, rg_str query, size_t k,
+                           const rg_index_filter *filter, rg_hit *out, size_t *n)
+{
+    return search_text(ix, query, k, filter, out, n, false);
+}
+
+rg_rc rg_index__search_text_exhaustive(const rg_index *ix, rg_str query, size_t k,
+                                       const rg_index_filter *filter, rg_hit *out, size_t *n)
+{
+    return search_text(ix, query, k, filter, out, n, true);
+}
+
+typedef struct vector_query {
+    const float *q;
+    int dims;
+} vector_query;
+
+static rg_rc part_vector(const part *p, const void *arg, size_t k, rg_hit *out, size_t *n)
+{
+    const vector_query *vq = arg;
+    *n = 0;
+    const rg_index__matrix *m = rg_index__vectors_get(&p->ix->vec, vq->dims);
+    if (!m)
         return RG_OK;
     rg_index__scored stack[STACK_HITS];
     rg_index__topk top;
     RG_TRY(topk_init(&top, stack, k, m->n));
-    rg_index__vectors_search(m, q, &top);
-    fill_hits(ix, &top, out, n);
+    top.allow = p->allow;
+    bool approximate = false;
+    rg_rc rc = rg_index__vectors_search_graph(m, vq->q, &top, &approximate);
+    if (rc == RG_OK && !approximate)
+        rg_index__vectors_search(m, vq->q, &top);
+    if (rc == RG_OK)
+        fill_hits(p->ix, &top, out, n);
     topk_done(&top, stack);
+    return rc;
+}
+
+rg_rc rg_index_search_vector(const rg_index *ix, const float *q, int dims, size_t k,
+                             const rg_index_filter *filter, rg_hit *out, size_t *n)
+{
+    *n = 0;
+    if ((k && !out) || !q || dims <= 0 || (filter && filter->ix != ix))
+        return RG_EINVAL;
+    if (k == 0)
+        return RG_OK;
+    vector_query vq = {q, dims};
+    return search_parts(ix, filter, part_vector, &vq, k, out, n);
+}
+
+/* --- layers: a base and the documents changed since ------------------------- */
+
+typedef struct layer_ctx {
+    rg_index__builder *b;
+    const rg_index *base;
+    uint64_t *alive;
+} layer_ctx;
+
+static void clear_unit(void *alive, uint32_t u)
+{
+    ((uint64_t *)alive)[u >> 6] &= ~((uint64_t)1 << (u & 63));
+}
+
+static rg_rc layer_changed(const char *document_id, void *arg)
+{
+    layer_ctx *l = arg;
+    for_doc_units(l->base, document_id, clear_unit, l->alive);
     return RG_OK;
+}
+
+static rg_rc layer_row(const rg_index_row *row, void *arg)
+{
+    return rg_index__builder_add(row, ((layer_ctx *)arg)->b);
+}
+
+rg_rc rg_index__build_layer(const rg_index__source *src, const char *tenant_id,
+                            const char *dataset_id, rg_index *base, rg_index **out)
+{
+    if (!src->changes || base->base)
+        return RG_ENOTFOUND;
+    size_t words = base->n_units / 64 + 1;
+    layer_ctx l = {rg_index__builder_new(), base, rg_try_malloc(words * sizeof(uint64_t))};
+    if (!l.alive) {
+        rg_index__builder_free(l.b);
+        return RG_ENOMEM;
+    }
+    memset(l.alive, 0xff, words * sizeof(uint64_t));
+    l.alive[words - 1] = base->n_units % 64 ? ((uint64_t)1 << (base->n_units % 64)) - 1 : 0;
+    rg_index__builder_avgdl(l.b, base->text.avgdl);
+    int64_t version = 0;
+    rg_rc rc = src->changes(src->ctx, tenant_id, dataset_id, base->version, &version, layer_changed,
+                            layer_row, &l);
+    rg_index *ix = NULL;
+    if (rc == RG_OK)
+        rc = rg_index__builder_finish(l.b, version, &ix);
+    else
+        rg_index__builder_free(l.b);
+    if (rc != RG_OK) {
+        rg_free(l.alive);
+        return rc;
+    }
+    snapshot_ref(base);
+    ix->base = base;
+    ix->alive = l.alive;
+    for (size_t w = 0; w < words; w++)
+        ix->n_alive += (size_t)__builtin_popcountll(l.alive[w]);
+    *out = ix;
+    return RG_OK;
+}
+
+bool rg_index__layer_too_big(const rg_index *ix, size_t min_units)
+{
+    if (!ix->base)
+        return false;
+    size_t changed = ix->n_units + (ix->base->n_units - ix->n_alive);
+    return changed > min_units && changed > ix->base->n_units / RG_INDEX_LAYER_SHARE;
+}
+
+/* --- approximate indexes, built after the snapshot ---------------------------- */
+
+#define GRAPH_CHECK_EVERY 256 /* rows added between looks at the stop flags */
+
+/* Builds and publishes the graph of one matrix. */
+static rg_rc build_graph(rg_index *ix, rg_index__matrix *m, const atomic_bool *stop)
+{
+    int64_t t0 = rg_mono_ms();
+    rg_index__hnsw *g;
+    RG_TRY(rg_index__hnsw_new(m->dims, NULL, &g));
+    rg_rc rc = RG_OK;
+    for (size_t r = 0; r < m->n && rc == RG_OK; r++) {
+        if (r % GRAPH_CHECK_EVERY == 0 && (atomic_load(stop) || atomic_load(&ix->superseded)))
+            rc = RG_ECANCELED;
+        else
+            rc = rg_index__hnsw_add(g, m->data, (uint32_t)r);
+    }
+    if (rc != RG_OK) {
+        rg_index__hnsw_free(g);
+        return rc;
+    }
+    atomic_store_explicit(&m->graph, g, memory_order_release);
+    rg_info("index: approximate index over %zu vectors of %d dimensions built in %lld ms (%zu "
+            "bytes of links)",
+            m->n, m->dims, (long long)(rg_mono_ms() - t0), rg_index__hnsw_bytes(g));
+    return RG_OK;
+}
+
+rg_rc rg_index__build_graphs(rg_index *ix, size_t min_rows, const atomic_bool *stop)
+{
+    for (size_t i = 0; i < ix->vec.n; i++) {
+        rg_index__matrix *m = &ix->vec.m[i];
+        if (m->n >= min_rows && m->n > 0 && !atomic_load(&m->graph))
+            RG_TRY(build_graph(ix, m, stop));
+    }
+    return RG_OK;
+}
+
+/* True when some matrix of ix is big enough for a graph and has none. */
+static bool wants_graphs(const rg_index *ix, size_t min_rows)
+{
+    for (size_t i = 0; min_rows && i < ix->vec.n; i++)
+        if (ix->vec.m[i].n >= min_rows && !atomic_load(&ix->vec.m[i].graph))
+            return true;
+    return false;
 }
 
 /* --- the registry ------------------------------------------------------------ */
@@ -294,10 +642,21 @@ rg_rc rg_index_search_vector(const rg_index *ix, const float *q, int dims, size_
 typedef struct entry {
     char *key; /* tenant_id "/" dataset_id */
     rg_index *cur;
-    uint64_t gen; /* builds started */
+    rg_index *base; /* the newest full snapshot: what layers are built over */
+    uint64_t gen;   /* builds started */
     bool building;
-    int users; /* callers between lookup and return: the entry must stay */
+    bool compacting; /* a full rebuild is queued or running */
+    int users;       /* callers between lookup and return: the entry must stay */
 } entry;
+
+/* Work for the background thread. */
+typedef enum { JOB_GRAPHS, JOB_COMPACT, JOB_TRIM } job_kind;
+typedef struct bg_job {
+    job_kind kind;
+    rg_index *ix; /* JOB_GRAPHS: a reference */
+    char *key;    /* JOB_COMPACT, JOB_TRIM: the entry's key (owned) */
+    int64_t upto; /* JOB_TRIM */
+} bg_job;
 
 struct rg_index_registry {
     rg_index__source src;
@@ -306,7 +665,172 @@ struct rg_index_registry {
     entry **e; /* sorted by key */
     size_t n, cap;
     uint64_t builds;
+    /* the background thread that builds approximate indexes: snapshots
+     * queued with a reference each, under mu */
+    size_t ann_min;   /* rows from which a matrix gets a graph; 0 never */
+    size_t layer_min; /* changed units a layer may hold before compaction */
+    pthread_t bg;
+    bool bg_running;
+    pthread_cond_t bg_wake;
+    atomic_bool bg_stop;
+    bg_job *queue;
+    size_t qn, qcap;
 };
+
+static rg_rc build(rg_index_registry *r, const char *tenant_id, const char *dataset_id,
+                   rg_index **out);
+static size_t find_entry(const rg_index_registry *r, const char *key, bool *found);
+static void queue_job(rg_index_registry *r, bg_job j);
+
+/* Splits "tenant/dataset" (a copy in buf, 128 bytes) into its two ids. */
+static bool split_key(const char *key, char buf[128], const char **tenant, const char **dataset)
+{
+    size_t n = strlen(key);
+    char *slash = n < 128 ? memchr(key, '/', n) : NULL;
+    if (!slash)
+        return false;
+    memcpy(buf, key, n + 1);
+    buf[slash - key] = '\0';
+    *tenant = buf;
+    *dataset = buf + (slash - key) + 1;
+    return true;
+}
+
+/* Makes full the entry's base (and its current snapshot unless that is
+ * newer); under mu.  Takes the caller's reference to full; the replaced
+ * snapshots go to *drop (up to 2) to be released outside the lock. */
+static void set_base(rg_index_registry *r, entry *e, rg_index *full, rg_index **drop)
+{
+    drop[0] = drop[1] = NULL;
+    if (e->base) {
+        atomic_store(&e->base->superseded, true); /* its graph build, if any, stops */
+        drop[0] = e->base;
+    }
+    e->base = full;
+    if (!e->cur || e->cur->version <= full->version) {
+        snapshot_ref(full);
+        drop[1] = e->cur;
+        e->cur = full;
+    }
+    if (wants_graphs(full, r->ann_min)) {
+        snapshot_ref(full);
+        queue_job(r, (bg_job){.kind = JOB_GRAPHS, .ix = full});
+    }
+    if (r->src.trim)
+        queue_job(r, (bg_job){.kind = JOB_TRIM, .key = rg_xstrdup(e->key), .upto = full->version});
+}
+
+/* JOB_COMPACT: a full rebuild of a dataset whose layer grew, made its base. */
+static void compact(rg_index_registry *r, const char *key)
+{
+    char buf[128];
+    const char *tenant, *dataset;
+    rg_index *full = NULL;
+    rg_rc rc =
+        split_key(key, buf, &tenant, &dataset) ? build(r, tenant, dataset, &full) : RG_EINVAL;
+    rg_index *drop[2] = {NULL, NULL};
+    pthread_mutex_lock(&r->mu);
+    bool found;
+    size_t i = find_entry(r, key, &found);
+    if (found) {
+        entry *e = r->e[i];
+        e->compacting = false;
+        if (rc == RG_OK && (!e->base || e->base->version < full->version)) {
+            set_base(r, e, full, drop);
+            full = NULL;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (rc != RG_OK && rc != RG_ENOTFOUND)
+        rg_warn("index: %s: compaction failed (%s); searches use the layered index", key,
+                rg_rc_name(rc));
+    rg_index_release(full);
+    rg_index_release(drop[0]);
+    rg_index_release(drop[1]);
+}
+
+/* JOB_TRIM: the change log up to a base's version is no longer needed. */
+static void trim(rg_index_registry *r, const char *key, int64_t upto)
+{
+    char buf[128];
+    const char *tenant, *dataset;
+    if (!split_key(key, buf, &tenant, &dataset))
+        return;
+    rg_rc rc = r->src.trim(r->src.ctx, tenant, dataset, upto);
+    if (rc != RG_OK && rc != RG_ENOTFOUND)
+        rg_warn("index: %s: the change log could not be trimmed (%s)", key, rg_rc_name(rc));
+}
+
+static void job_free(bg_job *j)
+{
+    rg_index_release(j->ix);
+    rg_free(j->key);
+}
+
+/* The background thread: graphs of new bases (skipping those a newer base
+ * replaced), compactions and log trims, one at a time, in order. */
+static void *bg_thread(void *arg)
+{
+    rg_index_registry *r = arg;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        while (r->qn == 0 && !atomic_load(&r->bg_stop))
+            pthread_cond_wait(&r->bg_wake, &r->mu);
+        if (atomic_load(&r->bg_stop))
+            break;
+        bg_job j = r->queue[0]; /* in order: a superseded base's graph is skipped */
+        memmove(&r->queue[0], &r->queue[1], --r->qn * sizeof *r->queue);
+        size_t ann_min = r->ann_min;
+        pthread_mutex_unlock(&r->mu);
+        if (j.kind == JOB_GRAPHS && !atomic_load(&j.ix->superseded)) {
+            rg_rc rc = rg_index__build_graphs(j.ix, ann_min, &r->bg_stop);
+            if (rc != RG_OK && rc != RG_ECANCELED)
+                rg_warn("index: an approximate index could not be built (%s); searches scan",
+                        rg_rc_name(rc));
+        } else if (j.kind == JOB_COMPACT)
+            compact(r, j.key);
+        else if (j.kind == JOB_TRIM)
+            trim(r, j.key, j.upto);
+        job_free(&j);
+        pthread_mutex_lock(&r->mu);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* Queues a job (under mu; its references and key pass to the queue),
+ * starting the thread the first time; a job that cannot run is dropped. */
+static void queue_job(rg_index_registry *r, bg_job j)
+{
+    if (!r->bg_running) {
+        if (pthread_create(&r->bg, NULL, bg_thread, r) != 0) {
+            rg_warn("index: no background thread; searches scan and layers grow");
+            job_free(&j);
+            return;
+        }
+        r->bg_running = true;
+    }
+    if (r->qn == r->qcap) {
+        r->qcap = r->qcap ? 2 * r->qcap : 8;
+        r->queue = rg_xrealloc(r->queue, r->qcap * sizeof *r->queue);
+    }
+    r->queue[r->qn++] = j;
+    pthread_cond_signal(&r->bg_wake);
+}
+
+void rg_index__registry_layer_min(rg_index_registry *r, size_t min_units)
+{
+    pthread_mutex_lock(&r->mu);
+    r->layer_min = min_units;
+    pthread_mutex_unlock(&r->mu);
+}
+
+void rg_index_registry_ann(rg_index_registry *r, size_t min_rows)
+{
+    pthread_mutex_lock(&r->mu);
+    r->ann_min = min_rows;
+    pthread_mutex_unlock(&r->mu);
+}
 
 static rg_rc store_version(void *ctx, const char *tenant_id, const char *dataset_id, int64_t *v)
 {
@@ -332,13 +856,33 @@ rg_rc rg_index__registry_new_source(const rg_index__source *src, rg_index_regist
         rg_free(r);
         return RG_EIO;
     }
+    if (pthread_cond_init(&r->bg_wake, NULL) != 0) {
+        pthread_cond_destroy(&r->built);
+        pthread_mutex_destroy(&r->mu);
+        rg_free(r);
+        return RG_EIO;
+    }
+    r->ann_min = RG_INDEX_ANN_MIN_DEFAULT;
+    r->layer_min = RG_INDEX_LAYER_MIN;
     *out = r;
     return RG_OK;
 }
 
+static rg_rc store_changes(void *ctx, const char *tenant_id, const char *dataset_id, int64_t since,
+                           int64_t *v, rg_rc (*changed)(const char *document_id, void *arg),
+                           rg_rc (*fn)(const rg_index_row *row, void *arg), void *arg)
+{
+    return rg_store_index_scan_changes(ctx, tenant_id, dataset_id, since, v, changed, fn, arg);
+}
+
+static rg_rc store_trim(void *ctx, const char *tenant_id, const char *dataset_id, int64_t upto)
+{
+    return rg_store_index_log_trim(ctx, tenant_id, dataset_id, upto);
+}
+
 rg_rc rg_index_registry_new(rg_store *s, rg_index_registry **out)
 {
-    rg_index__source src = {store_version, store_scan, s};
+    rg_index__source src = {store_version, store_scan, s, store_changes, store_trim};
     return rg_index__registry_new_source(&src, out);
 }
 
@@ -346,11 +890,21 @@ void rg_index_registry_free(rg_index_registry *r)
 {
     if (!r)
         return;
+    pthread_mutex_lock(&r->mu);
+    atomic_store(&r->bg_stop, true);
+    pthread_cond_signal(&r->bg_wake);
+    pthread_mutex_unlock(&r->mu);
+    if (r->bg_running)
+        pthread_join(r->bg, NULL);
+    while (r->qn)
+        job_free(&r->queue[--r->qn]);
+    rg_free(r->queue);
+    pthread_cond_destroy(&r->bg_wake);
     for (size_t i = 0; i < r->n; i++) {
         entry *e = r->e[i];
         RG_ASSERT(!e->building && e->users == 0);
-        RG_ASSERT(!e->cur || atomic_load(&e->cur->refs) == 1); /* none acquired */
         rg_index_release(e->cur);
+        rg_index_release(e->base);
         rg_free(e->key);
         rg_free(e);
     }
@@ -391,13 +945,16 @@ static size_t find_entry(const rg_index_registry *r, const char *key, bool *foun
 /* Drops the entry of a dataset the store does not know, unless in use. */
 static void forget(rg_index_registry *r, const char *key)
 {
-    rg_index *old = NULL;
+    rg_index *old = NULL, *old_base = NULL;
     pthread_mutex_lock(&r->mu);
     bool found;
     size_t i = find_entry(r, key, &found);
-    if (found && !r->e[i]->building && r->e[i]->users == 0) {
+    if (found && !r->e[i]->building && r->e[i]->users == 0 && !r->e[i]->compacting) {
         entry *e = r->e[i];
         old = e->cur;
+        old_base = e->base;
+        if (old_base)
+            atomic_store(&old_base->superseded, true);
         memmove(&r->e[i], &r->e[i + 1], (r->n - i - 1) * sizeof *r->e);
         r->n--;
         rg_free(e->key);
@@ -405,6 +962,7 @@ static void forget(rg_index_registry *r, const char *key)
     }
     pthread_mutex_unlock(&r->mu);
     rg_index_release(old);
+    rg_index_release(old_base);
 }
 
 /* Scans the dataset into a new snapshot (one reference, the caller's). */
@@ -483,23 +1041,39 @@ rg_rc rg_index_acquire(rg_index_registry *r, const char *tenant_id, const char *
     e->building = true;
     uint64_t gen = ++e->gen;
     r->builds++;
+    rg_index *base = e->base;
+    if (base)
+        snapshot_ref(base);
     pthread_mutex_unlock(&r->mu);
 
-    rg_index *ix = NULL, *old = NULL;
-    rc = build(r, tenant_id, dataset_id, &ix);
+    /* the documents changed since the base, over it; or everything */
+    rg_index *ix = NULL, *drop[3] = {NULL, NULL, NULL};
+    rc = base ? rg_index__build_layer(&r->src, tenant_id, dataset_id, base, &ix) : RG_ENOTFOUND;
+    bool layered = rc == RG_OK;
+    if (rc == RG_ENOTFOUND)
+        rc = build(r, tenant_id, dataset_id, &ix);
+    drop[2] = base;
 
     pthread_mutex_lock(&r->mu);
     e->building = false;
     if (rc == RG_OK) {
         ix->gen = gen;
-        snapshot_ref(ix); /* the registry's reference */
-        old = e->cur;
-        e->cur = ix;
+        snapshot_ref(ix); /* the caller's */
         *out = ix;
+        if (layered) {
+            drop[0] = e->cur;
+            e->cur = ix; /* takes the build's reference */
+            if (rg_index__layer_too_big(ix, r->layer_min) && !e->compacting) {
+                e->compacting = true;
+                queue_job(r, (bg_job){.kind = JOB_COMPACT, .key = rg_xstrdup(e->key)});
+            }
+        } else
+            set_base(r, e, ix, drop);
     }
     e->users--;
     pthread_cond_broadcast(&r->built);
     pthread_mutex_unlock(&r->mu);
-    rg_index_release(old);
+    for (size_t d = 0; d < 3; d++)
+        rg_index_release(drop[d]);
     return rc;
 }

@@ -35,8 +35,15 @@ typedef struct rg_index__scored {
 typedef struct rg_index__topk {
     rg_index__scored *e; /* k entries, owned by the caller */
     size_t n, k;
-    uint64_t work; /* postings read or probed (tests check that pruning prunes) */
+    uint64_t work;         /* postings read or probed (tests check that pruning prunes) */
+    const uint64_t *allow; /* units that may be kept, a bit each; NULL: all */
 } rg_index__topk;
+
+/* True when the heap's filter lets unit through. */
+static inline bool rg_index__allowed(const rg_index__topk *h, uint32_t unit)
+{
+    return !h->allow || (h->allow[unit >> 6] >> (unit & 63) & 1);
+}
 
 static inline bool rg_index__worse(rg_index__scored a, rg_index__scored b)
 {
@@ -70,7 +77,7 @@ static inline bool rg_index__topk_full(const rg_index__topk *h)
  * NaN scores are never kept. */
 static inline void rg_index__topk_offer(rg_index__topk *h, double score, uint32_t unit)
 {
-    if (h->k == 0 || isnan(score))
+    if (h->k == 0 || isnan(score) || !rg_index__allowed(h, unit))
         return;
     if (h->n < h->k) {
         size_t i = h->n++;
@@ -139,6 +146,7 @@ typedef struct rg_index__text_builder {
     uint32_t *dl; /* per unit: sum of tf */
     size_t dl_cap;
     uint32_t n_units;
+    double avgdl; /* > 0: the average length w is computed with (a layer's base's) */
 } rg_index__text_builder;
 
 void rg_index__text_builder_init(rg_index__text_builder *b);
@@ -155,17 +163,23 @@ void rg_index__text_free(rg_index__text *t);
 /* The best top->k units for the query into top (unsorted).  exhaustive false:
  * MaxScore (windows of units, skipping those that cannot enter the top k);
  * true: every posting of every query term scored, term at a time.  Both give
- * the same units with identical scores. */
+ * the same units with identical scores.  other (nullable): the other part of
+ * a layered snapshot, whose units count in the IDF (N and each df summed). */
 RG_WUR rg_rc rg_index__text_search(const rg_index__text *t, rg_str query, bool exhaustive,
-                                   rg_index__topk *top);
+                                   const rg_index__text *other, rg_index__topk *top);
 
 /* --- vectors (vector.c) --------------------------------------------------- */
+
+struct rg_index__hnsw;
 
 typedef struct rg_index__matrix {
     int dims;
     size_t n, cap;
     float *data;    /* n rows of dims floats, row-major */
     uint32_t *unit; /* n units, ascending */
+    /* the approximate index over these rows (hnsw.h), built in the
+     * background after the snapshot and published once; NULL until then */
+    struct rg_index__hnsw *_Atomic graph;
 } rg_index__matrix;
 
 typedef struct rg_index__vectors {
@@ -180,6 +194,15 @@ void rg_index__vectors_free(rg_index__vectors *v);
 const rg_index__matrix *rg_index__vectors_get(const rg_index__vectors *v, int dims);
 /* Best top->k rows of m by dot product with q (unsorted). */
 void rg_index__vectors_search(const rg_index__matrix *m, const float *q, rg_index__topk *top);
+/* Below 1 allowed row in this many, a filtered search scans the allowed rows
+ * exactly instead of walking the graph (hnsw.h: the walk's cost grows like
+ * 1 / allowed fraction). */
+#define RG_INDEX_ANN_MIN_ALLOWED_INV 50
+/* Best top->k rows of m by the approximate index, when m has one and top's
+ * filter (over units) leaves enough rows; *used false (nothing done) when
+ * the caller should scan instead. */
+RG_WUR rg_rc rg_index__vectors_search_graph(const rg_index__matrix *m, const float *q,
+                                            rg_index__topk *top, bool *used);
 /* The dot product the search uses (for tests). */
 float rg_index__dot(const float *a, const float *b, size_t n);
 
@@ -189,15 +212,32 @@ typedef struct rg_index__unit {
     uint32_t seg, doc, child; /* offsets into the id pool; child RG_INDEX_NO_CHILD */
 } rg_index__unit;
 
+/* The units of one document: consecutive, as the store's scan yields them. */
+typedef struct rg_index__docrange {
+    uint32_t doc; /* offset of its id in the pool */
+    uint32_t first, n;
+} rg_index__docrange;
+
 struct rg_index {
     atomic_long refs;
+    atomic_bool superseded; /* a newer snapshot replaced it: background work stops */
     int64_t version;
     uint64_t gen; /* the registry build that made it */
     rg_index__unit *units;
     size_t n_units;
-    char *ids; /* NUL-terminated ids */
+    char *ids;                /* NUL-terminated ids */
+    rg_index__docrange *docs; /* sorted by document id (a document may repeat) */
+    size_t n_docs;
     rg_index__text text;
     rg_index__vectors vec;
+    /* A layered snapshot: the live units of base (a full snapshot, one
+     * reference held) - alive has a bit per base unit, clear for the units
+     * of documents changed since base - followed by its own units, the
+     * changed documents as they are now (with BM25 statistics summed over
+     * both parts).  NULL for a full snapshot. */
+    rg_index *base;
+    uint64_t *alive;
+    size_t n_alive;
 };
 
 typedef struct rg_index__builder rg_index__builder;
@@ -216,7 +256,8 @@ RG_WUR rg_rc rg_index__builder_finish(rg_index__builder *b, int64_t version, rg_
 RG_WUR rg_rc rg_index__build(const rg_index_row *rows, size_t n, int64_t version, rg_index **out);
 /* The exhaustive scorer behind rg_index_search_text's interface. */
 RG_WUR rg_rc rg_index__search_text_exhaustive(const rg_index *ix, rg_str query, size_t k,
-                                              rg_hit *out, size_t *n);
+                                              const rg_index_filter *filter, rg_hit *out,
+                                              size_t *n);
 
 /* Where a registry reads versions and rows: the store, or a test's fake. */
 typedef struct rg_index__source {
@@ -224,7 +265,36 @@ typedef struct rg_index__source {
     rg_rc (*scan)(void *ctx, const char *tenant_id, const char *dataset_id, int64_t *version,
                   rg_rc (*fn)(const rg_index_row *row, void *arg), void *arg);
     void *ctx;
+    /* optional (NULL: every change rebuilds in full): the documents changed
+     * since a version with their rows (rg_store_index_scan_changes), and the
+     * trim of the log below a version no snapshot needs */
+    rg_rc (*changes)(void *ctx, const char *tenant_id, const char *dataset_id, int64_t since,
+                     int64_t *version, rg_rc (*changed)(const char *document_id, void *arg),
+                     rg_rc (*fn)(const rg_index_row *row, void *arg), void *arg);
+    rg_rc (*trim)(void *ctx, const char *tenant_id, const char *dataset_id, int64_t upto);
 } rg_index__source;
+
+/* A layer over base (a full snapshot): the documents source reports changed
+ * since base->version replace base's units (rg_index.base).  One reference,
+ * the caller's.  RG_ENOTFOUND when the source cannot tell (build in full). */
+RG_WUR rg_rc rg_index__build_layer(const rg_index__source *src, const char *tenant_id,
+                                   const char *dataset_id, rg_index *base, rg_index **out);
+/* True when a layer has grown enough that a full rebuild should replace it:
+ * its changes exceed min_units units (RG_INDEX_LAYER_MIN in the registry)
+ * and 1/RG_INDEX_LAYER_SHARE of the base. */
+bool rg_index__layer_too_big(const rg_index *ix, size_t min_units);
+/* Sets the registry's min_units for rg_index__layer_too_big (tests). */
+void rg_index__registry_layer_min(rg_index_registry *r, size_t min_units);
+#define RG_INDEX_LAYER_MIN   2000
+#define RG_INDEX_LAYER_SHARE 8
+/* Makes a builder's BM25 weights use this average length (a layer's base's). */
+void rg_index__builder_avgdl(rg_index__builder *b, double avgdl);
+
+/* Builds the approximate index of each matrix of ix with at least min_rows
+ * rows that has none, publishing each when done; gives up (RG_ECANCELED)
+ * when *stop or ix->superseded becomes true.  The registry's background
+ * thread runs it; tests call it directly. */
+RG_WUR rg_rc rg_index__build_graphs(rg_index *ix, size_t min_rows, const atomic_bool *stop);
 
 /* rg_index_registry_new over any source (copied; ctx borrowed). */
 RG_WUR rg_rc rg_index__registry_new_source(const rg_index__source *src, rg_index_registry **out);

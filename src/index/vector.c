@@ -16,6 +16,7 @@
  * approximate index would take over behind the same calls.
  */
 #include "core/alloc.h"
+#include "index/hnsw.h"
 #include "index/index_int.h"
 
 #include <string.h>
@@ -53,6 +54,7 @@ rg_rc rg_index__vectors_add(rg_index__vectors *v, uint32_t unit, const float *x,
         v->m = ms;
         m = &v->m[v->n++];
         memset(m, 0, sizeof *m);
+        atomic_init(&m->graph, NULL);
         m->dims = dims;
     }
     RG_ASSERT(m->n == 0 || m->unit[m->n - 1] < unit);
@@ -78,6 +80,7 @@ rg_rc rg_index__vectors_add(rg_index__vectors *v, uint32_t unit, const float *x,
 void rg_index__vectors_free(rg_index__vectors *v)
 {
     for (size_t i = 0; i < v->n; i++) {
+        rg_index__hnsw_free(atomic_load(&v->m[i].graph));
         rg_free(v->m[i].data);
         rg_free(v->m[i].unit);
     }
@@ -91,8 +94,56 @@ void rg_index__vectors_search(const rg_index__matrix *m, const float *q, rg_inde
     size_t dims = (size_t)m->dims;
     const float *row = m->data;
     for (size_t i = 0; i < m->n; i++, row += dims) {
+        if (!rg_index__allowed(top, m->unit[i]))
+            continue;
         double s = rg_index__dot(q, row, dims);
         if (!rg_index__topk_full(top) || s > top->e[0].score)
             rg_index__topk_offer(top, s, m->unit[i]);
     }
+}
+
+/* The rows of m whose unit top's filter allows, as a bitmap over rows (a
+ * caller allocation); *n how many. */
+static uint64_t *allowed_rows(const rg_index__matrix *m, const rg_index__topk *top, size_t *n)
+{
+    uint64_t *bits = rg_try_malloc((m->n / 64 + 1) * sizeof *bits);
+    if (!bits)
+        return NULL;
+    memset(bits, 0, (m->n / 64 + 1) * sizeof *bits);
+    *n = 0;
+    for (size_t r = 0; r < m->n; r++)
+        if (rg_index__allowed(top, m->unit[r])) {
+            bits[r >> 6] |= (uint64_t)1 << (r & 63);
+            ++*n;
+        }
+    return bits;
+}
+
+rg_rc rg_index__vectors_search_graph(const rg_index__matrix *m, const float *q, rg_index__topk *top,
+                                     bool *used)
+{
+    *used = false;
+    top->n = 0;
+    const rg_index__hnsw *g = atomic_load_explicit(&m->graph, memory_order_acquire);
+    if (!g || top->k == 0)
+        return RG_OK;
+    uint64_t *rows = NULL;
+    if (top->allow) {
+        size_t n_allowed = 0;
+        if (!(rows = allowed_rows(m, top, &n_allowed)))
+            return RG_ENOMEM;
+        if (n_allowed < m->n / RG_INDEX_ANN_MIN_ALLOWED_INV) { /* a scan is cheaper */
+            rg_free(rows);
+            return RG_OK;
+        }
+    }
+    rg_index__scored *found = rg_try_malloc(top->k * sizeof *found);
+    size_t n = 0;
+    rg_rc rc = found ? rg_index__hnsw_search(g, m->data, q, top->k, 0, rows, found, &n) : RG_ENOMEM;
+    for (size_t i = 0; rc == RG_OK && i < n; i++) /* n <= k: every one is kept */
+        rg_index__topk_offer(top, found[i].score, m->unit[found[i].unit]);
+    rg_free(found);
+    rg_free(rows);
+    *used = rc == RG_OK;
+    return rc;
 }

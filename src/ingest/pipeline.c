@@ -101,24 +101,53 @@ static bool add_segment(job_ctx *j, chunk_set *cs, rg_str chunk)
     return true;
 }
 
-static void add_children(job_ctx *j, chunk_set *cs, const rg_segment *parent, const rg_str *kids,
-                         size_t n)
+/* Fills out (room for n) with the non-empty pieces of kids as child chunks
+ * of parent_id, positions from 1; returns how many. */
+static size_t fill_children(rg_arena *a, const char *parent_id, const rg_str *kids, size_t n,
+                            rg_child_chunk *out)
 {
-    int64_t pos = 0;
+    size_t made = 0;
     for (size_t i = 0; i < n; i++) {
         rg_str c = rg_str_trim(kids[i]);
         if (c.n == 0)
             continue;
-        rg_child_chunk *k = &cs->kids[cs->n_kids++];
+        rg_child_chunk *k = &out[made++];
         memset(k, 0, sizeof *k);
         rg_uuid4(k->id);
-        memcpy(k->segment_id, parent->id, sizeof k->segment_id);
-        k->position = ++pos;
-        k->content = rg_arena_strz(j->a, c);
+        memcpy(k->segment_id, parent_id, sizeof k->segment_id);
+        k->position = (int64_t)made;
+        k->content = rg_arena_strz(a, c);
         k->word_count = (int64_t)rg_utf8_len(c.p, c.n);
         k->type = "automatic";
         k->created_at = k->updated_at = rg_now_s();
     }
+    return made;
+}
+
+static void add_children(job_ctx *j, chunk_set *cs, const rg_segment *parent, const rg_str *kids,
+                         size_t n)
+{
+    cs->n_kids += fill_children(j->a, parent->id, kids, n, &cs->kids[cs->n_kids]);
+}
+
+rg_rc rg_pipeline_children(rg_arena *a, const rg_process_rule *rule, const char *segment_id,
+                           rg_str content, rg_child_chunk **out, size_t *n)
+{
+    rg_split_parent *parents;
+    size_t np;
+    *out = NULL;
+    *n = 0;
+    RG_TRY(rg_split_hierarchical(a, content, RG_SPLIT_FULL_DOC, NULL, &rule->subchunk, 0, &parents,
+                                 &np));
+    size_t total = 0;
+    for (size_t i = 0; i < np; i++)
+        total += parents[i].n_children;
+    *out = rg_arena_calloc(a, total ? total : 1, sizeof **out);
+    for (size_t i = 0; i < np; i++)
+        *n += fill_children(a, segment_id, parents[i].children, parents[i].n_children, *out + *n);
+    for (size_t i = 0; i < *n; i++)
+        (*out)[i].position = (int64_t)i + 1;
+    return RG_OK;
 }
 
 static rg_rc split(job_ctx *j, const rg_process_rule *rule, rg_str text, chunk_set *cs)

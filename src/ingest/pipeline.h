@@ -13,7 +13,9 @@
 #ifndef RG_INGEST_PIPELINE_H
 #define RG_INGEST_PIPELINE_H
 
+#include "core/arena.h"
 #include "core/common.h"
+#include "ingest/process_rule.h"
 #include "store/store.h"
 
 #include <stdatomic.h>
@@ -32,5 +34,12 @@ typedef struct rg_pipeline_opts {
  * RG_OK, or RG_ECANCELED when stopped early. */
 rg_rc rg_pipeline_run(rg_store *s, const rg_job *job, const rg_pipeline_opts *opt,
                       const atomic_bool *stop);
+
+/* The child chunks of a parent-child segment's content, split by rule's
+ * subchunk rule exactly as indexing splits them (type automatic, positions
+ * from 1, new ids, segment_id set); in the arena.  For regenerating the
+ * children of an edited parent. */
+RG_WUR rg_rc rg_pipeline_children(rg_arena *a, const rg_process_rule *rule, const char *segment_id,
+                                  rg_str content, rg_child_chunk **out, size_t *n);
 
 #endif

@@ -127,7 +127,13 @@ rg_rc rg_store_dataset_list(rg_store *s, rg_arena *arena, const rg_dataset_query
 rg_rc rg_store_dataset_update(rg_store *s, const rg_dataset *d)
 {
     RG_ASSERT(d);
-    return s->ops->dataset_update(s, d);
+    return s->ops->dataset_update(s, d, false);
+}
+
+rg_rc rg_store_dataset_update_reindex(rg_store *s, const rg_dataset *d)
+{
+    RG_ASSERT(d);
+    return s->ops->dataset_update(s, d, true);
 }
 
 rg_rc rg_store_dataset_delete(rg_store *s, const char *tenant_id, const char *id)
@@ -537,6 +543,20 @@ rg_rc rg_store_segment_update(rg_store *s, const char *tenant_id, const rg_segme
     return s->ops->segment_update(s, tenant_id, seg, idx);
 }
 
+rg_rc rg_store_segment_update_children(rg_store *s, const char *tenant_id, const rg_segment *seg,
+                                       const rg_segment_index *idx, const rg_child_chunk *kids,
+                                       const rg_segment_index *kid_idx, size_t n)
+{
+    RG_ASSERT(tenant_id && seg && (n == 0 || kids));
+    if (!segment_ok(seg) || !seg->document_id[0] || !index_ok(idx))
+        return RG_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!kids[i].id[0] || !kids[i].content || strcmp(kids[i].segment_id, seg->id) != 0 ||
+            (kid_idx && !index_ok(&kid_idx[i])))
+            return RG_EINVAL;
+    return s->ops->segment_update_children(s, tenant_id, seg, idx, kids, kid_idx, n);
+}
+
 rg_rc rg_store_segment_delete(rg_store *s, const char *tenant_id, const char *document_id,
                               const char *segment_id)
 {
@@ -586,6 +606,23 @@ rg_rc rg_store_index_scan(rg_store *s, const char *tenant_id, const char *datase
     RG_ASSERT(tenant_id && dataset_id && version && fn);
     *version = 0;
     return s->ops->index_scan(s, tenant_id, dataset_id, version, fn, arg);
+}
+
+rg_rc rg_store_index_scan_changes(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                  int64_t since, int64_t *version,
+                                  rg_rc (*changed)(const char *document_id, void *arg),
+                                  rg_rc (*fn)(const rg_index_row *row, void *arg), void *arg)
+{
+    RG_ASSERT(tenant_id && dataset_id && version && changed && fn);
+    *version = 0;
+    return s->ops->index_scan_changes(s, tenant_id, dataset_id, since, version, changed, fn, arg);
+}
+
+rg_rc rg_store_index_log_trim(rg_store *s, const char *tenant_id, const char *dataset_id,
+                              int64_t upto)
+{
+    RG_ASSERT(tenant_id && dataset_id);
+    return s->ops->index_log_trim(s, tenant_id, dataset_id, upto);
 }
 
 /* --- consistency ---------------------------------------------------------------------- */

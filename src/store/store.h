@@ -78,6 +78,14 @@ RG_WUR rg_rc rg_store_dataset_list(rg_store *s, rg_arena *arena, const rg_datase
 /* Replaces the stored fields of d (matched by tenant and id); counters are
  * not written.  RG_ENAMEDUP on a name clash, RG_ENOTFOUND if absent. */
 RG_WUR rg_rc rg_store_dataset_update(rg_store *s, const rg_dataset *d);
+/* rg_store_dataset_update, and in the same transaction every document of the
+ * dataset takes the dataset's indexing technique and embedding model and is
+ * indexed again through the normal pipeline (for a changed model or
+ * technique): documents that were completed or on their way go back to
+ * status indexing (their chunks kept, re-embedded; completed_segments from 0;
+ * not searchable until done), those in progress restart with a new job; a
+ * paused or failed document takes the new model when resumed or retried. */
+RG_WUR rg_rc rg_store_dataset_update_reindex(rg_store *s, const rg_dataset *d);
 /* Deletes the dataset and everything it owns.  RG_ENOTFOUND if absent. */
 RG_WUR rg_rc rg_store_dataset_delete(rg_store *s, const char *tenant_id, const char *id);
 
@@ -309,6 +317,13 @@ RG_WUR rg_rc rg_store_segment_delete(rg_store *s, const char *tenant_id, const c
  * index data (vector/terms of the child; may be NULL).  Position written back. */
 RG_WUR rg_rc rg_store_child_chunk_add(rg_store *s, const char *tenant_id, rg_child_chunk *c,
                                       const rg_segment_index *idx);
+/* rg_store_segment_update, and in the same transaction the segment's child
+ * chunks are replaced by kids[0..n) (positions and type as given; their
+ * index data kid_idx[i], nullable) - regenerate_child_chunks. */
+RG_WUR rg_rc rg_store_segment_update_children(rg_store *s, const char *tenant_id,
+                                              const rg_segment *seg, const rg_segment_index *idx,
+                                              const rg_child_chunk *kids,
+                                              const rg_segment_index *kid_idx, size_t n);
 /* Rewrites a child chunk's content, word_count, type, updated_at and index data. */
 RG_WUR rg_rc rg_store_child_chunk_update(rg_store *s, const char *tenant_id,
                                          const rg_child_chunk *c, const rg_segment_index *idx);
@@ -426,6 +441,24 @@ typedef struct rg_index_row {
 RG_WUR rg_rc rg_store_index_scan(rg_store *s, const char *tenant_id, const char *dataset_id,
                                  int64_t *version, rg_rc (*fn)(const rg_index_row *row, void *arg),
                                  void *arg);
+
+/* What changed since an index version, from one snapshot: for each document
+ * whose searchable units changed after version since (deleted or disabled
+ * ones included), changed(document_id) and then fn for each of its
+ * searchable units now (none for a document that is gone or unsearchable);
+ * *version is the snapshot's version.  RG_ENOTFOUND, calling nothing, when
+ * the change log no longer reaches back to since (rg_store_index_log_trim):
+ * the caller scans the whole dataset instead. */
+RG_WUR rg_rc rg_store_index_scan_changes(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                         int64_t since, int64_t *version,
+                                         rg_rc (*changed)(const char *document_id, void *arg),
+                                         rg_rc (*fn)(const rg_index_row *row, void *arg),
+                                         void *arg);
+/* Forgets the dataset's change log up to version upto (no in-memory index
+ * is older): rg_store_index_scan_changes since an older version then answers
+ * RG_ENOTFOUND. */
+RG_WUR rg_rc rg_store_index_log_trim(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                     int64_t upto);
 
 /* --- consistency ------------------------------------------------------------- */
 

@@ -54,7 +54,7 @@ struct rg_store_ops {
     rg_rc (*dataset_list)(rg_store *s, rg_arena *arena, const rg_dataset_query *q,
                           rg_dataset **items, size_t *n, int64_t *total);
     /* Rewrites the mutable fields of a dataset; RG_ENAMEDUP, RG_ENOTFOUND. */
-    rg_rc (*dataset_update)(rg_store *s, const rg_dataset *d);
+    rg_rc (*dataset_update)(rg_store *s, const rg_dataset *d, bool reindex);
     /* Deletes a dataset and what it owns (documents and their files included);
      * RG_ENOTFOUND if absent. */
     rg_rc (*dataset_delete)(rg_store *s, const char *tenant_id, const char *id);
@@ -134,6 +134,9 @@ struct rg_store_ops {
                             const char *segment_id);
     rg_rc (*child_chunk_add)(rg_store *s, const char *tenant_id, rg_child_chunk *c,
                              const rg_segment_index *idx);
+    rg_rc (*segment_update_children)(rg_store *s, const char *tenant_id, const rg_segment *seg,
+                                     const rg_segment_index *idx, const rg_child_chunk *kids,
+                                     const rg_segment_index *kid_idx, size_t n);
     rg_rc (*child_chunk_update)(rg_store *s, const char *tenant_id, const rg_child_chunk *c,
                                 const rg_segment_index *idx);
     rg_rc (*child_chunk_delete)(rg_store *s, const char *tenant_id, const char *segment_id,
@@ -171,6 +174,13 @@ struct rg_store_ops {
     rg_rc (*index_scan)(rg_store *s, const char *tenant_id, const char *dataset_id,
                         int64_t *version, rg_rc (*fn)(const rg_index_row *row, void *arg),
                         void *arg);
+
+    rg_rc (*index_scan_changes)(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                int64_t since, int64_t *version,
+                                rg_rc (*changed)(const char *document_id, void *arg),
+                                rg_rc (*fn)(const rg_index_row *row, void *arg), void *arg);
+    rg_rc (*index_log_trim)(rg_store *s, const char *tenant_id, const char *dataset_id,
+                            int64_t upto);
 
     /* Recomputes the maintained counters and compares. */
     rg_rc (*check)(rg_store *s, rg_arena *arena, const char **why);

@@ -7,9 +7,10 @@ Two shared corpora (one high_quality, one economy dataset, one topic per documen
 created once per server; tests that edit anything make datasets of their own."""
 import re
 import threading
+import time
 import uuid
 
-from harness import check, eq, expect_error, retrieval_model as rm, skip
+from harness import check, eq, expect_error, retrieval_model as rm
 
 # These tests are written against the language-agnostic hash embedder (Chinese documents,
 # keyword-like queries), so their server keeps it as the default even when the GloVe table
@@ -234,6 +235,35 @@ def test_server_timing(srv):
         if check(m, f"{method}: Server-Timing {v!r}"):
             if method == "full_text_search":
                 eq(float(m.group(1)), 0.0, f"{method}: no query embedding")
+
+
+def test_approximate_index(srv):
+    """With RAGD_ANN_MIN_VECTORS low, semantic search goes through the HNSW index built in
+    the background: the same answers as the exact scan of another server on the same
+    corpus (the graph holds fewer vectors than its candidate list, so it is exact), and
+    an edit is visible at once (its document is searched in a layer over the base)."""
+    s = srv.spawn(env={"RAGD_ANN_MIN_VECTORS": "5"})
+    hq, _ = corpus(s, "high_quality")
+    ref, _ = corpus(srv, "high_quality")
+    queries = ["telescopes observing galaxies", "bread dough", "ships and sails", "insects"]
+    search(s, hq, queries[0], "semantic_search")  # the first search builds the snapshot
+    deadline = time.time() + 20
+    while "approximate index over" not in s.log() and time.time() < deadline:
+        time.sleep(0.05)
+    check("approximate index over" in s.log(), "the background thread built the index")
+    for q in queries:
+        for m in ("semantic_search", "hybrid_search"):
+            got = [(r["segment"]["content"], round(r["score"], 6)) for r in search(s, hq, q, m, 5)]
+            want = [(r["segment"]["content"], round(r["score"], 6))
+                    for r in search(srv, ref, q, m, 5)]
+            eq(got, want, f"{m} {q!r}: through the graph as by the exact scan")
+    add_docs(s, hq, [("zebra.txt", "Zebras graze on the savanna in striped herds.")],
+             "high_quality")
+    for m in ("semantic_search", "hybrid_search"):
+        check("zebra.txt" in names(search(s, hq, "striped zebras savanna", m, 3)),
+              f"{m}: a new document is found at once (in the layer over the graph's base)")
+        check("astronomy.txt" in names(search(s, hq, "telescopes galaxies", m, 3)),
+              f"{m}: the base's documents are still found through the graph")
 
 
 def test_top_k(srv):
@@ -613,12 +643,20 @@ def test_parent_update(srv):
         "segment": {"content": new, "regenerate_child_chunks": True}})
     if not eq(st, 200, f"update with regenerate_child_chunks ({raw[:200]!r})"):
         return
-    kids = sorted(c["content"] for c in children_of(srv, ds, doc, volcano["id"]).values())
-    if kids == old_kids:
-        skip("regenerate_child_chunks is not implemented yet (docs/COMPAT.md, route 21)")
+    got = children_of(srv, ds, doc, volcano["id"])
+    kids = sorted(c["content"] for c in got.values())
     eq(kids, sorted(new.split("\n")), "regenerate_child_chunks: children of the new content")
+    eq(sorted(c.get("type") for c in got.values()), ["automatic", "automatic"],
+       "regenerated children are automatic")
+    eq(sorted(c.get("position") for c in got.values()), [1, 2], "regenerated positions")
     check(volcano["id"] not in seg_ids(search(srv, ds, "magma chambers")),
           "after regenerate_child_chunks the parent is still found by its old words")
+    for m in METHODS_HQ:
+        recs = search(srv, ds, "icebergs calve", m)
+        hit = next((r for r in recs if r["segment"]["id"] == volcano["id"]), None)
+        if check(hit, f"{m}: the parent is found through its regenerated child"):
+            check(any(k["content"].startswith("Icebergs") for k in hit["child_chunks"]),
+                  f"{m}: the matched regenerated child is returned: {hit['child_chunks']}")
 
 
 # ---- the external knowledge API ----------------------------------------------------------

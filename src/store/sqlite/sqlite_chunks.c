@@ -299,6 +299,39 @@ rg_rc rg_sqlite_segment_update(rg_store *base, const char *tenant_id, const rg_s
     return rg_sqlite_write_end(s, update_write(w, tenant_id, seg, idx, rg_now_s()));
 }
 
+static const char SQL_CHILDREN_DROP[] = "DELETE FROM child_chunks WHERE segment_id = ?1";
+static const char SQL_CHILD_PUT[] =
+    "INSERT INTO child_chunks (id, segment_id, document_id, dataset_id, position, content,"
+    " word_count, type, created_at, updated_at)"
+    " SELECT ?1, s.id, s.document_id, s.dataset_id, ?3, ?4, ?5, ?6, ?7, ?7"
+    " FROM segments s WHERE s.id = ?2";
+
+rg_rc rg_sqlite_segment_update_children(rg_store *base, const char *tenant_id,
+                                        const rg_segment *seg, const rg_segment_index *idx,
+                                        const rg_child_chunk *kids, const rg_segment_index *kid_idx,
+                                        size_t n)
+{
+    rg_sqlite_store *s = rg_sqlite_of(base);
+    int64_t now = rg_now_s();
+    rg_sqlite_conn *w;
+    RG_TRY(rg_sqlite_write_begin(s, &w));
+    rg_rc rc = update_write(w, tenant_id, seg, idx, now);
+    if (rc == RG_OK) /* their index rows cascade */
+        rc = rg_sqlite_run(w, SQL_CHILDREN_DROP, SQV_ARGS(SQV_TEXT(seg->id)), NULL);
+    for (size_t i = 0; i < n && rc == RG_OK; i++) {
+        const rg_child_chunk *k = &kids[i];
+        rc = rg_sqlite_run(w, SQL_CHILD_PUT,
+                           SQV_ARGS(SQV_TEXT(k->id), SQV_TEXT(seg->id), SQV_INT(k->position),
+                                    SQV_TEXT(k->content), SQV_INT(k->word_count),
+                                    SQV_TEXT(k->type ? k->type : "automatic"),
+                                    SQV_INT(default_time(k->created_at, now))),
+                           NULL);
+        if (rc == RG_OK && kid_idx)
+            rc = rg_sqlite_child_index_put(w, k->id, seg->id, &kid_idx[i]);
+    }
+    return rg_sqlite_write_end(s, rc);
+}
+
 static rg_rc delete_write(rg_sqlite_conn *w, const char *tenant_id, const char *document_id,
                           const char *segment_id)
 {

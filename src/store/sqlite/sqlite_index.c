@@ -37,20 +37,32 @@ static const char SQL_INDEX_VERSION[] =
 #define SCAN_WHERE                                                                                 \
     " WHERE d.dataset_id = ?1 AND d.tenant_id = ?2 AND d.status = 'completed' AND d.enabled"       \
     " AND NOT d.archived AND s.status = 'completed' AND s.enabled"
-/* Result columns 0..6 are the merge key, 7.. the unit. */
-static const char SQL_INDEX_SCAN[] =
-    "SELECT d.position, d.rowid, s.position, s.rowid, 0, 0, 0,"
-    " s.id, s.document_id, NULL, i.vector, i.dims, i.terms" SCAN_FROM
-    " LEFT JOIN segment_index i ON i.segment_id = s.id" SCAN_WHERE
-    /* a parent segment counts when it has index data of its own */
-    " AND (d.doc_form <> 'hierarchical_model' OR i.vector IS NOT NULL"
-    "  OR i.terms IS NOT NULL)"
-    " UNION ALL"
-    " SELECT d.position, d.rowid, s.position, s.rowid, 1, c.position, c.rowid,"
-    " s.id, s.document_id, c.id, x.vector, x.dims, x.terms" SCAN_FROM
-    " JOIN child_chunks c ON c.segment_id = s.id JOIN child_index x ON x.child_id = c.id" SCAN_WHERE
-    " AND d.doc_form = 'hierarchical_model'"
-    " ORDER BY 1, 2, 3, 4, 5, 6, 7";
+/* Result columns 0..6 are the merge key, 7.. the unit; where is SCAN_WHERE
+ * or it and one document. */
+#define SCAN_SQL(where)                                                                            \
+    "SELECT d.position, d.rowid, s.position, s.rowid, 0, 0, 0,"                                    \
+    " s.id, s.document_id, NULL, i.vector, i.dims, i.terms" SCAN_FROM                              \
+    " LEFT JOIN segment_index i ON i.segment_id = s.id" where /* a parent segment counts when it   \
+                                                                 has index data of its own */      \
+    " AND (d.doc_form <> 'hierarchical_model' OR i.vector IS NOT NULL"                             \
+    "  OR i.terms IS NOT NULL)"                                                                    \
+    " UNION ALL"                                                                                   \
+    " SELECT d.position, d.rowid, s.position, s.rowid, 1, c.position, c.rowid,"                    \
+    " s.id, s.document_id, c.id, x.vector, x.dims, x.terms" SCAN_FROM                              \
+    " JOIN child_chunks c ON c.segment_id = s.id JOIN child_index x ON x.child_id = c.id" where    \
+    " AND d.doc_form = 'hierarchical_model'"                                                       \
+    " ORDER BY 1, 2, 3, 4, 5, 6, 7"
+static const char SQL_INDEX_SCAN[] = SCAN_SQL(SCAN_WHERE);
+static const char SQL_INDEX_SCAN_DOC[] = SCAN_SQL(SCAN_WHERE " AND d.id = ?3");
+static const char SQL_INDEX_LOG_FROM[] =
+    "SELECT index_version, index_log_from FROM datasets WHERE id = ?1 AND tenant_id = ?2";
+static const char SQL_INDEX_CHANGED[] =
+    "SELECT DISTINCT document_id FROM index_log WHERE dataset_id = ?1 AND version > ?2";
+static const char SQL_INDEX_TRIM[] =
+    "DELETE FROM index_log WHERE dataset_id = ?1 AND version <= ?2";
+static const char SQL_INDEX_TRIM_FROM[] =
+    "UPDATE datasets SET index_log_from = max(index_log_from, ?3)"
+    " WHERE id = ?1 AND tenant_id = ?2";
 
 const char *rg_sqlite_index_scan_sql(void)
 {
@@ -123,11 +135,19 @@ static rg_rc read_unit(scan_state *sc, sqlite3_stmt *st, rg_index_row *row)
     return RG_OK;
 }
 
-static rg_rc scan_rows(scan_state *sc, const char *tenant_id, const char *dataset_id)
+/* Streams the rows of the whole dataset, or of one document (document_id
+ * not NULL). */
+static rg_rc scan_rows(scan_state *sc, const char *tenant_id, const char *dataset_id,
+                       const char *document_id)
 {
     sqlite3_stmt *st;
-    RG_TRY(rg_sqlite_query(sc->c, SQL_INDEX_SCAN,
-                           SQV_ARGS(SQV_TEXT(dataset_id), SQV_TEXT(tenant_id)), &st));
+    if (document_id)
+        RG_TRY(rg_sqlite_query(
+            sc->c, SQL_INDEX_SCAN_DOC,
+            SQV_ARGS(SQV_TEXT(dataset_id), SQV_TEXT(tenant_id), SQV_TEXT(document_id)), &st));
+    else
+        RG_TRY(rg_sqlite_query(sc->c, SQL_INDEX_SCAN,
+                               SQV_ARGS(SQV_TEXT(dataset_id), SQV_TEXT(tenant_id)), &st));
     rg_rc rc = RG_OK;
     int r = SQLITE_DONE;
     while (rc == RG_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -152,10 +172,82 @@ rg_rc rg_sqlite_index_scan(rg_store *base, const char *tenant_id, const char *da
     rg_rc rc = rg_sqlite_int(sc.c, SQL_INDEX_VERSION,
                              SQV_ARGS(SQV_TEXT(dataset_id), SQV_TEXT(tenant_id)), version);
     if (rc == RG_OK)
-        rc = scan_rows(&sc, tenant_id, dataset_id);
+        rc = scan_rows(&sc, tenant_id, dataset_id, NULL);
     rc = rg_sqlite_tx_end(sc.c, rc);
     rg_free(sc.aligned);
     if (rc != RG_OK)
         *version = 0;
     return rc;
+}
+
+/* The changed documents after since, each followed by its rows. */
+static rg_rc scan_changed(scan_state *sc, const char *tenant_id, const char *dataset_id,
+                          int64_t since, rg_rc (*changed)(const char *document_id, void *arg))
+{
+    sqlite3_stmt *st;
+    RG_TRY(rg_sqlite_query(sc->c, SQL_INDEX_CHANGED, SQV_ARGS(SQV_TEXT(dataset_id), SQV_INT(since)),
+                           &st));
+    rg_rc rc = RG_OK;
+    int r = SQLITE_DONE;
+    while (rc == RG_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *doc = (const char *)sqlite3_column_text(st, 0);
+        if (!doc) {
+            rc = rg_sqlite_fail(sc->c, "index changes: read document id");
+            break;
+        }
+        rc = changed(doc, sc->arg);
+        if (rc == RG_OK) /* another cached statement: the two step side by side */
+            rc = scan_rows(sc, tenant_id, dataset_id, doc);
+    }
+    if (rc == RG_OK && r != SQLITE_DONE)
+        rc = rg_sqlite_fail(sc->c, "index changes");
+    rg_sqlite_stmt_done(sc->c, st);
+    return rc;
+}
+
+rg_rc rg_sqlite_index_scan_changes(rg_store *base, const char *tenant_id, const char *dataset_id,
+                                   int64_t since, int64_t *version,
+                                   rg_rc (*changed)(const char *document_id, void *arg),
+                                   rg_rc (*fn)(const rg_index_row *row, void *arg), void *arg)
+{
+    scan_state sc = {.fn = fn, .arg = arg};
+    RG_TRY(rg_sqlite_read_conn(rg_sqlite_of(base), &sc.c));
+    RG_TRY(rg_sqlite_tx_begin(sc.c, false)); /* the version, the log and the rows: one snapshot */
+    sqlite3_stmt *st;
+    rg_rc rc = rg_sqlite_query(sc.c, SQL_INDEX_LOG_FROM,
+                               SQV_ARGS(SQV_TEXT(dataset_id), SQV_TEXT(tenant_id)), &st);
+    if (rc == RG_OK) {
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            *version = sqlite3_column_int64(st, 0);
+            if (since < sqlite3_column_int64(st, 1) || since > *version)
+                rc = RG_ENOTFOUND; /* trimmed, or a version this store never had */
+        } else
+            rc = r == SQLITE_DONE ? RG_ENOTFOUND : rg_sqlite_fail(sc.c, "index log");
+        rg_sqlite_stmt_done(sc.c, st);
+    }
+    if (rc == RG_OK)
+        rc = scan_changed(&sc, tenant_id, dataset_id, since, changed);
+    rc = rg_sqlite_tx_end(sc.c, rc);
+    rg_free(sc.aligned);
+    if (rc != RG_OK)
+        *version = 0;
+    return rc;
+}
+
+rg_rc rg_sqlite_index_log_trim(rg_store *base, const char *tenant_id, const char *dataset_id,
+                               int64_t upto)
+{
+    rg_sqlite_store *s = rg_sqlite_of(base);
+    rg_sqlite_conn *w;
+    RG_TRY(rg_sqlite_write_begin(s, &w));
+    int64_t changes = 0;
+    rg_rc rc =
+        rg_sqlite_run(w, SQL_INDEX_TRIM_FROM,
+                      SQV_ARGS(SQV_TEXT(dataset_id), SQV_TEXT(tenant_id), SQV_INT(upto)), &changes);
+    if (rc == RG_OK && changes == 0)
+        rc = RG_ENOTFOUND;
+    if (rc == RG_OK)
+        rc = rg_sqlite_run(w, SQL_INDEX_TRIM, SQV_ARGS(SQV_TEXT(dataset_id), SQV_INT(upto)), NULL);
+    return rg_sqlite_write_end(s, rc);
 }

@@ -225,6 +225,9 @@ RG_WUR rg_rc rg_sqlite_row_segment(rg_sqlite_conn *c, rg_arena *a, sqlite3_stmt 
 /* Queues a new job for a document, replacing its earlier jobs: a running one
  * is cancelled and the document's job token cleared, so its worker's next
  * write gets RG_ECANCELED. */
+/* Inside a write transaction: rg_store_dataset_update_reindex's part. */
+RG_WUR rg_rc rg_sqlite_dataset_reindex(rg_sqlite_conn *w, const char *tenant_id,
+                                       const char *dataset_id);
 RG_WUR rg_rc rg_sqlite_job_queue(rg_sqlite_conn *w, const char *tenant_id, const char *dataset_id,
                                  const char *document_id, int64_t now);
 
@@ -279,6 +282,9 @@ rg_rc rg_sqlite_segment_delete(rg_store *s, const char *tenant_id, const char *d
                                const char *segment_id);
 rg_rc rg_sqlite_child_chunk_add(rg_store *s, const char *tenant_id, rg_child_chunk *c,
                                 const rg_segment_index *idx);
+rg_rc rg_sqlite_segment_update_children(rg_store *s, const char *tenant_id, const rg_segment *seg,
+                                        const rg_segment_index *idx, const rg_child_chunk *kids,
+                                        const rg_segment_index *kid_idx, size_t n);
 rg_rc rg_sqlite_child_chunk_update(rg_store *s, const char *tenant_id, const rg_child_chunk *c,
                                    const rg_segment_index *idx);
 rg_rc rg_sqlite_child_chunk_delete(rg_store *s, const char *tenant_id, const char *segment_id,
@@ -338,6 +344,12 @@ rg_rc rg_sqlite_index_scan(rg_store *s, const char *tenant_id, const char *datas
                            void *arg);
 /* The scan's SQL text (?1 dataset, ?2 tenant), for tests of its query plan. */
 const char *rg_sqlite_index_scan_sql(void);
+rg_rc rg_sqlite_index_scan_changes(rg_store *s, const char *tenant_id, const char *dataset_id,
+                                   int64_t since, int64_t *version,
+                                   rg_rc (*changed)(const char *document_id, void *arg),
+                                   rg_rc (*fn)(const rg_index_row *row, void *arg), void *arg);
+rg_rc rg_sqlite_index_log_trim(rg_store *s, const char *tenant_id, const char *dataset_id,
+                               int64_t upto);
 
 /* --- consistency (sqlite_check.c) --------------------------------------------- */
 

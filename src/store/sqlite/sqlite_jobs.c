@@ -49,6 +49,76 @@ rg_rc rg_sqlite_job_queue(rg_sqlite_conn *w, const char *tenant_id, const char *
         NULL);
 }
 
+/* --- re-indexing a dataset (a new embedding model or technique) ---------------- */
+
+static const char SQL_REINDEX_TAKE[] =
+    "UPDATE documents SET indexing_technique = ds.indexing_technique,"
+    " embedding_model = ds.embedding_model, embedding_model_provider = ds.embedding_model_provider"
+    " FROM (SELECT indexing_technique, embedding_model, embedding_model_provider FROM datasets"
+    "       WHERE id = ?1) AS ds"
+    " WHERE documents.dataset_id = ?1 AND documents.tenant_id = ?2";
+/* documents that are completed or on their way, and not paused: indexed again */
+static const char SQL_REINDEX_DOCS[] =
+    "SELECT id, status FROM documents WHERE dataset_id = ?1 AND tenant_id = ?2"
+    " AND status <> 'error' AND NOT is_paused";
+static const char SQL_REINDEX_SEGS[] =
+    "UPDATE segments SET status = 'indexing' WHERE document_id = ?1 AND status = 'completed'";
+static const char SQL_REINDEX_DOC[] =
+    "UPDATE documents SET status = 'indexing', completed_segments = 0, completed_at = NULL,"
+    " processing_started_at = ?2, processing_started_us = ?3, progress_at = ?2"
+    " WHERE id = ?1";
+
+/* Sends one document back to indexing (chunks kept) or, when it has not been
+ * split yet, back to the queue; either way with a new job. */
+static rg_rc reindex_doc(rg_sqlite_conn *w, const char *tenant_id, const char *dataset_id,
+                         const char *id, bool split, int64_t now)
+{
+    if (split) {
+        RG_TRY(rg_sqlite_run(w, SQL_REINDEX_SEGS, SQV_ARGS(SQV_TEXT(id)), NULL));
+        RG_TRY(rg_sqlite_run(w, SQL_REINDEX_DOC,
+                             SQV_ARGS(SQV_TEXT(id), SQV_INT(now), SQV_INT(rg_now_us())), NULL));
+    }
+    return rg_sqlite_job_queue(w, tenant_id, dataset_id, id, now);
+}
+
+typedef struct reindex_row {
+    const char *id;
+    bool split; /* indexing or completed: its chunks exist */
+} reindex_row;
+
+static rg_rc row_reindex(rg_sqlite_conn *c, rg_arena *a, sqlite3_stmt *st, void *item)
+{
+    reindex_row *r = item;
+    const char *status;
+    size_t len;
+    RG_TRY(rg_sqlite_col_arena(c, a, st, 0, &r->id));
+    RG_TRY(rg_sqlite_col_text(c, st, 1, &status, &len));
+    r->split = strcmp(status, "indexing") == 0 || strcmp(status, "completed") == 0;
+    return RG_OK;
+}
+
+#define REINDEX_ARENA ((size_t)256 << 20) /* ids of a dataset's documents */
+
+rg_rc rg_sqlite_dataset_reindex(rg_sqlite_conn *w, const char *tenant_id, const char *dataset_id)
+{
+    RG_TRY(rg_sqlite_run(w, SQL_REINDEX_TAKE, SQV_ARGS(SQV_TEXT(dataset_id), SQV_TEXT(tenant_id)),
+                         NULL));
+    sqlite3_stmt *st;
+    RG_TRY(rg_sqlite_query(w, SQL_REINDEX_DOCS, SQV_ARGS(SQV_TEXT(dataset_id), SQV_TEXT(tenant_id)),
+                           &st));
+    rg_arena *a = rg_arena_new(REINDEX_ARENA);
+    void *rows = NULL;
+    size_t n = 0;
+    rg_rc rc = rg_sqlite_collect(w, a, st, sizeof(reindex_row), row_reindex, &rows, &n);
+    rg_sqlite_stmt_done(w, st);
+    const reindex_row *docs = rows;
+    int64_t now = rg_now_s();
+    for (size_t i = 0; i < n && rc == RG_OK; i++)
+        rc = reindex_doc(w, tenant_id, dataset_id, docs[i].id, docs[i].split, now);
+    rg_arena_free(a);
+    return rc;
+}
+
 /* --- claim ---------------------------------------------------------------------- */
 
 static const char SQL_CLAIM_TENANT[] =
@@ -389,7 +459,7 @@ static const char SQL_INDEX_PUT[] =
     " SELECT s.id, s.dataset_id, ?2, ?3, ?4 FROM segments s"
     " WHERE s.id = ?1 AND s.document_id = ?5";
 static const char SQL_SEG_DONE[] =
-    "UPDATE segments SET status = 'completed', enabled = 1, completed_at = ?2,"
+    "UPDATE segments SET status = 'completed', enabled = disabled_at IS NULL, completed_at = ?2,"
     " indexing_at = COALESCE(indexing_at, ?2), keywords = COALESCE(?3, keywords), tokens = ?4,"
     " updated_at = ?2 WHERE id = ?1 AND status <> 'completed'";
 static const char SQL_DOC_PROGRESS[] =

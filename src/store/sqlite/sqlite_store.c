@@ -603,7 +603,7 @@ static rg_rc sqlite_dataset_list(rg_store *base, rg_arena *arena, const rg_datas
     return RG_OK;
 }
 
-static rg_rc sqlite_dataset_update(rg_store *base, const rg_dataset *d)
+static rg_rc sqlite_dataset_update(rg_store *base, const rg_dataset *d, bool reindex)
 {
     sqlite_store *s = from_base(base);
     rg_sqlite_conn *w;
@@ -620,6 +620,8 @@ static rg_rc sqlite_dataset_update(rg_store *base, const rg_dataset *d)
             rc = RG_ENOTFOUND;
     }
     rg_sqlite_stmt_done(w, st);
+    if (rc == RG_OK && reindex)
+        rc = rg_sqlite_dataset_reindex(w, d->tenant_id, d->id);
     return write_end(s, rc);
 }
 
@@ -750,6 +752,7 @@ static const rg_store_ops sqlite_ops = {
     .segment_delete = rg_sqlite_segment_delete,
     .child_chunk_add = rg_sqlite_child_chunk_add,
     .child_chunk_update = rg_sqlite_child_chunk_update,
+    .segment_update_children = rg_sqlite_segment_update_children,
     .child_chunk_delete = rg_sqlite_child_chunk_delete,
     .tag_insert = rg_sqlite_tag_insert,
     .tag_list = rg_sqlite_tag_list,
@@ -765,6 +768,8 @@ static const rg_store_ops sqlite_ops = {
     .document_metadata_all = rg_sqlite_document_metadata_all,
     .index_version = rg_sqlite_index_version,
     .index_scan = rg_sqlite_index_scan,
+    .index_scan_changes = rg_sqlite_index_scan_changes,
+    .index_log_trim = rg_sqlite_index_log_trim,
     .check = rg_sqlite_check,
 };
 

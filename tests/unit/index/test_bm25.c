@@ -48,7 +48,7 @@ static bool near(double a, double b)
 static size_t search(const rg_index *ix, const char *q, size_t k, rg_hit *out)
 {
     size_t n = 99;
-    CHECK_EQ_INT(rg_index_search_text(ix, rg_str_c(q), k, out, &n), RG_OK);
+    CHECK_EQ_INT(rg_index_search_text(ix, rg_str_c(q), k, NULL, out, &n), RG_OK);
     return n;
 }
 
@@ -106,7 +106,7 @@ TEST(index_bm25_query_handling)
     CHECK_EQ_INT(search(ix, "?!", 5, h), 0);
     CHECK_EQ_INT(search(ix, "", 5, h), 0);
     size_t n = 7;
-    CHECK_EQ_INT(rg_index_search_text(ix, (rg_str){"\xff\xfe", 2}, 5, h, &n), RG_EINVAL);
+    CHECK_EQ_INT(rg_index_search_text(ix, (rg_str){"\xff\xfe", 2}, 5, NULL, h, &n), RG_EINVAL);
     CHECK_EQ_INT(n, 0);
     rg_index_release(ix);
 }
@@ -299,8 +299,9 @@ TEST(index_bm25_pruned_equals_exhaustive)
                 len += (size_t)snprintf(query + len, sizeof query - len, "t%u ", t);
             }
             size_t k = ks[q % RG_ARRAY_LEN(ks)], np = 0, ne = 0;
-            CHECK_EQ_INT(rg_index_search_text(ix, rg_str_c(query), k, p, &np), RG_OK);
-            CHECK_EQ_INT(rg_index__search_text_exhaustive(ix, rg_str_c(query), k, e, &ne), RG_OK);
+            CHECK_EQ_INT(rg_index_search_text(ix, rg_str_c(query), k, NULL, p, &np), RG_OK);
+            CHECK_EQ_INT(rg_index__search_text_exhaustive(ix, rg_str_c(query), k, NULL, e, &ne),
+                         RG_OK);
             queries++;
             if (!same_hits(p, np, e, ne)) {
                 if (mismatches++ < 3)
@@ -315,11 +316,12 @@ TEST(index_bm25_pruned_equals_exhaustive)
         for (uint32_t rare = 100; rare < 150; rare++) {
             char query[64];
             snprintf(query, sizeof query, "t0 t1 t%u", rare);
-            rg_index__topk tp = {heap, 0, 10, 0};
-            CHECK_EQ_INT(rg_index__text_search(&ix->text, rg_str_c(query), false, &tp), RG_OK);
+            rg_index__topk tp = {.e = heap, .k = 10};
+            CHECK_EQ_INT(rg_index__text_search(&ix->text, rg_str_c(query), false, NULL, &tp),
+                         RG_OK);
             work_pruned += tp.work;
-            rg_index__topk te = {heap, 0, 10, 0};
-            CHECK_EQ_INT(rg_index__text_search(&ix->text, rg_str_c(query), true, &te), RG_OK);
+            rg_index__topk te = {.e = heap, .k = 10};
+            CHECK_EQ_INT(rg_index__text_search(&ix->text, rg_str_c(query), true, NULL, &te), RG_OK);
             work_all += te.work;
         }
         rg_index_release(ix);

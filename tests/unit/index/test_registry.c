@@ -66,7 +66,7 @@ static rg_rc fake_scan(void *ctx, const char *tenant_id, const char *dataset_id,
 
 static rg_index_registry *fake_registry(fake *f)
 {
-    rg_index__source src = {fake_version, fake_scan, f};
+    rg_index__source src = {.version = fake_version, .scan = fake_scan, .ctx = f};
     rg_index_registry *r = NULL;
     CHECK_EQ_INT(rg_index__registry_new_source(&src, &r), RG_OK);
     return r;
@@ -76,7 +76,7 @@ static size_t hits_for(rg_index *ix, const char *q)
 {
     rg_hit h[64];
     size_t n = 0;
-    CHECK_EQ_INT(rg_index_search_text(ix, rg_str_c(q), 64, h, &n), RG_OK);
+    CHECK_EQ_INT(rg_index_search_text(ix, rg_str_c(q), 64, NULL, h, &n), RG_OK);
     return n;
 }
 
@@ -344,7 +344,7 @@ TEST(index_registry_over_store)
     float q[4] = {1, 0, 0, 0};
     rg_hit h[8];
     size_t n = 0;
-    CHECK_EQ_INT(rg_index_search_vector(ix, q, 4, 8, h, &n), RG_OK);
+    CHECK_EQ_INT(rg_index_search_vector(ix, q, 4, 8, NULL, h, &n), RG_OK);
     CHECK_EQ_INT(n, 5);
     uint64_t builds = rg_index__registry_builds(r);
     rg_index *again = NULL;

@@ -113,7 +113,7 @@ TEST(index_vector_topk_equals_brute_force)
         }
         qsort(all, m, sizeof *all, brute_best_first);
         size_t k = ks[q % RG_ARRAY_LEN(ks)], n = 0;
-        CHECK_EQ_INT(rg_index_search_vector(ix, query, DIMS, k, hits, &n), RG_OK);
+        CHECK_EQ_INT(rg_index_search_vector(ix, query, DIMS, k, NULL, hits, &n), RG_OK);
         size_t want = k < m ? k : m;
         if (n != want) {
             bad++;
@@ -136,20 +136,20 @@ TEST(index_vector_topk_equals_brute_force)
 
     /* the 8-dimension matrix is searched on its own */
     size_t n = 0;
-    CHECK_EQ_INT(rg_index_search_vector(ix, small[0], 8, 3, hits, &n), RG_OK);
+    CHECK_EQ_INT(rg_index_search_vector(ix, small[0], 8, 3, NULL, hits, &n), RG_OK);
     CHECK_EQ_INT(n, 3);
     CHECK_EQ_STR(hits[0].segment_id, "7");
     CHECK(fabs(hits[0].score - 1) < 1e-5);
     /* no matrix of that dimension, k 0, bad arguments */
     float q4[4] = {1, 0, 0, 0};
-    CHECK_EQ_INT(rg_index_search_vector(ix, q4, 4, 3, hits, &n), RG_OK);
+    CHECK_EQ_INT(rg_index_search_vector(ix, q4, 4, 3, NULL, hits, &n), RG_OK);
     CHECK_EQ_INT(n, 0);
-    CHECK_EQ_INT(rg_index_search_vector(ix, small[0], 8, 0, hits, &n), RG_OK);
+    CHECK_EQ_INT(rg_index_search_vector(ix, small[0], 8, 0, NULL, hits, &n), RG_OK);
     CHECK_EQ_INT(n, 0);
-    CHECK_EQ_INT(rg_index_search_vector(ix, NULL, 8, 3, hits, &n), RG_EINVAL);
-    CHECK_EQ_INT(rg_index_search_vector(ix, q4, 0, 3, hits, &n), RG_EINVAL);
+    CHECK_EQ_INT(rg_index_search_vector(ix, NULL, 8, 3, NULL, hits, &n), RG_EINVAL);
+    CHECK_EQ_INT(rg_index_search_vector(ix, q4, 0, 3, NULL, hits, &n), RG_EINVAL);
     /* full-text search finds nothing in a vector-only snapshot */
-    CHECK_EQ_INT(rg_index_search_text(ix, RG_STR("anything"), 3, hits, &n), RG_OK);
+    CHECK_EQ_INT(rg_index_search_text(ix, RG_STR("anything"), 3, NULL, hits, &n), RG_OK);
     CHECK_EQ_INT(n, 0);
     rg_index_release(ix);
     rg_arena_free(a);
@@ -171,11 +171,11 @@ TEST(index_vector_ties_and_nan)
     CHECK_EQ_INT(rg_index__build(rows, RG_ARRAY_LEN(rows), 1, &ix), RG_OK);
     rg_hit h[8];
     size_t n = 0;
-    CHECK_EQ_INT(rg_index_search_vector(ix, same, 3, 2, h, &n), RG_OK);
+    CHECK_EQ_INT(rg_index_search_vector(ix, same, 3, 2, NULL, h, &n), RG_OK);
     CHECK_EQ_INT(n, 2);
     CHECK_EQ_STR(h[0].segment_id, "a");
     CHECK_EQ_STR(h[1].segment_id, "b");
-    CHECK_EQ_INT(rg_index_search_vector(ix, same, 3, 8, h, &n), RG_OK);
+    CHECK_EQ_INT(rg_index_search_vector(ix, same, 3, 8, NULL, h, &n), RG_OK);
     CHECK_EQ_INT(n, 4);
     CHECK_EQ_STR(h[2].segment_id, "c");
     CHECK_EQ_STR(h[3].segment_id, "o");

@@ -281,6 +281,95 @@ TEST(store_index_version_follows_changes)
 
 /* --- what the scan returns ------------------------------------------------------------------ */
 
+/* --- the change log ---------------------------------------------------------------------- */
+
+typedef struct changes {
+    scan rows;
+    char docs[8][RG_UUID_LEN + 1];
+    size_t n_docs;
+} changes;
+
+static rg_rc note_changed(const char *document_id, void *arg)
+{
+    changes *c = arg;
+    if (c->n_docs == RG_ARRAY_LEN(c->docs))
+        return RG_ENOMEM;
+    snprintf(c->docs[c->n_docs++], sizeof c->docs[0], "%s", document_id);
+    return RG_OK;
+}
+
+static rg_rc collect_changed(const rg_index_row *row, void *arg)
+{
+    return collect(row, &((changes *)arg)->rows);
+}
+
+/* The changes since `since`: the documents (in *c) and the version. */
+static rg_rc changes_since(store_fx *f, int64_t since, changes *c, int64_t *version)
+{
+    memset(c, 0, sizeof *c);
+    return rg_store_index_scan_changes(f->s, f->ten.id, f->ds.id, since, version, note_changed,
+                                       collect_changed, c);
+}
+
+TEST(store_index_scan_changes)
+{
+    store_fx f;
+    if (!fx_open(&f))
+        return;
+    changes c;
+    int64_t v0 = fx_version(&f, f.ds.id), v;
+    rg_document a, b;
+    completed_doc(&f, &a, "a", "text_model", 2);
+    CHECK_EQ_INT(changes_since(&f, v0, &c, &v), RG_OK);
+    CHECK_EQ_INT(v, fx_version(&f, f.ds.id));
+    CHECK(c.n_docs == 1 && strcmp(c.docs[0], a.id) == 0);
+    CHECK_EQ_INT(c.rows.n, 2);
+    CHECK_EQ_INT(units_of(&c.rows, a.id), 2);
+    int64_t v1 = v;
+    CHECK_EQ_INT(changes_since(&f, v1, &c, &v), RG_OK); /* nothing since */
+    CHECK(v == v1 && c.n_docs == 0 && c.rows.n == 0);
+
+    completed_doc(&f, &b, "b", "text_model", 3);
+    CHECK_EQ_INT(changes_since(&f, v1, &c, &v), RG_OK);
+    CHECK(c.n_docs == 1 && strcmp(c.docs[0], b.id) == 0 && c.rows.n == 3);
+    int64_t v2 = v;
+
+    /* a chunk of a deleted: a again, with its one remaining unit */
+    size_t n;
+    char(*ids)[RG_UUID_LEN + 1] = fx_segment_ids(&f, a.id, &n);
+    CHECK_EQ_INT(rg_store_segment_delete(f.s, f.ten.id, a.id, ids[0]), RG_OK);
+    CHECK_EQ_INT(changes_since(&f, v2, &c, &v), RG_OK);
+    CHECK(c.n_docs == 1 && strcmp(c.docs[0], a.id) == 0 && c.rows.n == 1);
+    int64_t v3 = v;
+
+    /* b disabled: b, and no unit of it */
+    CHECK_EQ_INT(do_action(&f, b.id, RG_DOC_DISABLE), RG_OK);
+    CHECK_EQ_INT(changes_since(&f, v3, &c, &v), RG_OK);
+    CHECK(c.n_docs == 1 && strcmp(c.docs[0], b.id) == 0 && c.rows.n == 0);
+    /* since the start: both documents once each, as they are now */
+    CHECK_EQ_INT(changes_since(&f, v0, &c, &v), RG_OK);
+    CHECK_EQ_INT(c.n_docs, 2);
+    CHECK(c.rows.n == 1 && units_of(&c.rows, a.id) == 1);
+
+    /* trimmed: older versions are refused, newer ones still answered */
+    CHECK_EQ_INT(rg_store_index_log_trim(f.s, f.ten.id, f.ds.id, v3), RG_OK);
+    CHECK_EQ_INT(changes_since(&f, v2, &c, &v), RG_ENOTFOUND);
+    CHECK_EQ_INT(c.n_docs, 0);
+    CHECK_EQ_INT(changes_since(&f, v3, &c, &v), RG_OK);
+    CHECK(c.n_docs == 1 && strcmp(c.docs[0], b.id) == 0);
+    CHECK_EQ_INT(fx_sql_int(&f, "SELECT COUNT(*) FROM index_log WHERE version <= (SELECT "
+                                "index_log_from FROM datasets LIMIT 1)"),
+                 0);
+    /* a version the store never had, another tenant's dataset */
+    CHECK_EQ_INT(changes_since(&f, v + 100, &c, &v), RG_ENOTFOUND);
+    CHECK_EQ_INT(rg_store_index_scan_changes(f.s, "nope", f.ds.id, v3, &v, note_changed,
+                                             collect_changed, &c),
+                 RG_ENOTFOUND);
+    CHECK_EQ_INT(rg_store_index_log_trim(f.s, "nope", f.ds.id, v3), RG_ENOTFOUND);
+    FX_CHECK_OK(&f);
+    fx_close(&f);
+}
+
 TEST(store_index_scan_visibility)
 {
     store_fx f;
@@ -657,6 +746,7 @@ TEST(store_index_migration_on_existing_data)
         "DROP TRIGGER iv_child_chunks_update;"
         "DROP TRIGGER iv_child_chunks_delete; DROP TRIGGER iv_child_index_insert;"
         "DROP TRIGGER iv_child_index_update; DROP TRIGGER iv_child_index_delete;"
+        "DROP TABLE index_log; ALTER TABLE datasets DROP COLUMN index_log_from;"
         "DROP TABLE child_index;"
         "ALTER TABLE datasets DROP COLUMN index_version;"
         "PRAGMA user_version = 2;"
@@ -669,7 +759,7 @@ TEST(store_index_migration_on_existing_data)
         fx_close(&f);
         return;
     }
-    CHECK_EQ_INT(fx_sql_int(&f, "PRAGMA user_version"), 5); /* 3 and every later one */
+    CHECK_EQ_INT(fx_sql_int(&f, "PRAGMA user_version"), 6); /* 3 and every later one */
     int64_t v = fx_version(&f, f.ds.id);
     CHECK_EQ_INT(v, 0);
     static scan sc;
