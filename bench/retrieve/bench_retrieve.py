@@ -49,6 +49,7 @@ DOC_CHARS = 200_000  # latency dataset: characters per document
 LOADERS = int(os.environ.get("LOADERS", "2"))
 QTHREADS = int(os.environ.get("QTHREADS", "2"))
 GOAL_P99_MS = 10.0
+ANN = False  # the server builds HNSW graphs in the background (set in main)
 
 
 def say(*a):
@@ -207,6 +208,43 @@ def count_segments(srv, dataset, batches):
         return n
     finally:
         c.close()
+
+
+ANN_LINE = re.compile(r"approximate index over (\d+) vectors of \d+ dimensions built in (\d+) ms")
+
+
+def ann_supported(binary):
+    """True when `ragd serve --help` lists --ann-min-vectors (an HNSW graph is built in
+    the background for big snapshots)."""
+    p = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True, timeout=20)
+    return "--ann-min-vectors" in p.stdout + p.stderr
+
+
+def wait_ann(srv, ds, query, n_before, timeout=float(os.environ.get("ANN_WAIT", "600"))):
+    """Builds the dataset's snapshot (one retrieve), then waits until the server logged
+    one more approximate-index line than n_before; returns (vectors, ms) or None."""
+    ok(srv.call("POST", f"/v1/datasets/{ds}/retrieve",
+                {"query": query, "retrieval_model": rmodel("semantic_search")}), "retrieve")
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = ANN_LINE.findall(srv.log())
+        if len(found) > n_before:
+            return int(found[-1][0]), int(found[-1][1])
+        time.sleep(0.2)
+    return None
+
+
+def ann_wait_note(srv, ds, query, what):
+    """With an ANN-capable server: waits for the dataset's graph and says so."""
+    if not ANN:
+        return
+    s = time.time()
+    got = wait_ann(srv, ds, query, len(ANN_LINE.findall(srv.log())))
+    if got:
+        say(f"{what}: HNSW graph over {got[0]} vectors built in the background in {got[1]} ms "
+            f"(waited {time.time() - s:.1f} s for it; searches below use it)")
+    else:
+        say(f"{what}: no HNSW graph logged within the wait (exact search)")
 
 
 def embedding_models(srv):
@@ -433,6 +471,7 @@ def quality(srv, pages, model):
     say(f"dataset {ds}: {len(ids)} documents (automatic rule), {done} completed, {err} in error, "
         f"{nseg} chunks; created in {t_post:.1f} s, all indexed after {t_all:.1f} s")
     page_of = {d: i for i, (d, _) in enumerate(ids)}
+    ann_wait_note(srv, ds, pages[0][1], "quality dataset")
 
     configs = [("full_text_search", rmodel("full_text_search")),
                ("semantic_search", rmodel("semantic_search"))]
@@ -638,13 +677,17 @@ def latency(srv, pages, model):
     if (nseg or 0) < CHUNKS:
         say(f"WARNING: {nseg} chunks, fewer than {CHUNKS}")
     # the first query after indexing builds the snapshot: time it apart
+    n_ann = len(ANN_LINE.findall(srv.log()))
     s = time.perf_counter()
     ok(srv.call("POST", f"/v1/datasets/{ds}/retrieve",
                 {"query": pages[0][1], "retrieval_model": rmodel("hybrid_search")}),
        "first retrieve")
     say(f"first retrieve after indexing (snapshot build): {(time.perf_counter() - s) * 1e3:.0f} ms")
+    if ANN:
+        got = wait_ann(srv, ds, pages[0][1], n_ann)
+        say(f"HNSW graph over {got[0]} vectors built in the background in {got[1]} ms; searches "
+            f"below use it" if got else "no HNSW graph logged within the wait (exact search)")
     say()
-
     base = [p[1] for p in pages]
     queries = (base * (QUERIES // len(base) + 1))[:QUERIES]
     random.Random(1).shuffle(queries)
@@ -714,6 +757,8 @@ def main():
         if p not in ("quality", "latency"):
             ap.error(f"unknown part {p!r} (quality, latency)")
     pages, skipped, aliases = load_corpus(a.corpus)
+    global ANN
+    ANN = ann_supported(a.bin) and os.environ.get("RAGD_ANN_MIN_VECTORS") != "0"
     nice = int(os.environ.get("NICE", "-10"))
     prio = "normal priority"
     if nice and os.geteuid() == 0:  # the client, and the server it starts, before other work
@@ -730,7 +775,7 @@ def main():
         f"{open('/proc/loadavg').read().split()[:3]} (1/5/15 min) at start")
     say(f"corpus: {a.corpus}: {len(pages)} pages with a NAME line ({skipped} skipped, "
         f"{aliases} aliases)")
-    srv = harness.Server(a.bin)
+    srv = harness.Server(a.bin, env={k: v for k, v in os.environ.items() if k.startswith("RAGD_")})
     t_start = time.time()
     try:
         srv.start()
