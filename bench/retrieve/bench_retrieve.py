@@ -18,7 +18,8 @@ B_MAX_TOKENS (500: max_tokens of its first copy's custom rule), LOADERS (2: uplo
 QTHREADS (2: connections for the quality queries), NICE (-10: the client's and the
 server's nice value when root; 0: unchanged), PERF (a file: perf record -g of the
 server during the one-connection hybrid run), SIMULATE (1; 0: skip the candidate
-analysis and the fill-in simulation of the quality part).
+analysis and the fill-in simulation of the quality part), ANN_WAIT (600: seconds to
+wait for a dataset's HNSW graph).  RAGD_* settings are passed to the server.
 """
 import argparse
 import http.client
