@@ -405,6 +405,39 @@ static rg_rc rerank(rg_req *req, rg_resp *resp, rg_str q, const query_opts *o, r
     return RG_OK;
 }
 
+/* Dify's weighted score (8.4) over the union of both lists' candidates, each
+ * with both of its scores: a unit only one list returned is scored by the
+ * other method too (its cosine, or its BM25), not counted as 0 there.
+ * vector_weight x max(cosine, 0) + keyword_weight x BM25 / the best BM25. */
+static rg_rc fuse_weighted(rg_arena *a, const rg_index *ix, rg_str q, const float *vec, int dims,
+                           const query_opts *o, const rg_hit *vh, size_t nv, const rg_hit *th,
+                           size_t nt, rg_hit **out, size_t *n_out)
+{
+    rg_hit *all = rg_arena_alloc(a, (nv + nt + 1) * sizeof *all);
+    size_t n = 0;
+    for (size_t i = 0; i < nv; i++)
+        all[n++] = vh[i];
+    for (size_t i = 0; i < nt; i++) {
+        size_t j = 0;
+        while (j < nv && vh[j].ref != th[i].ref)
+            j++;
+        if (j == nv)
+            all[n++] = th[i];
+    }
+    double *cos = rg_arena_alloc(a, (n + 1) * sizeof *cos);
+    double *bm = rg_arena_alloc(a, (n + 1) * sizeof *bm);
+    RG_TRY(rg_index_vector_scores(ix, vec, dims, all, n, cos));
+    RG_TRY(rg_index_text_scores(ix, q, all, n, bm));
+    double best = nt ? th[0].score : 0; /* the best BM25 of any unit */
+    for (size_t i = 0; i < n; i++) {
+        double c = isnan(cos[i]) || cos[i] < 0 ? 0 : cos[i];
+        all[i].score = o->vector_weight * c + o->keyword_weight * (best > 0 ? bm[i] / best : 0);
+    }
+    *out = all;
+    *n_out = n;
+    return RG_OK;
+}
+
 static rg_rc embed_query(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_str q, float **vec,
                          int *dims)
 {
@@ -455,10 +488,10 @@ static rg_rc search(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_index *
         merge(req->arena, recs, &n, vh, nv, o->vector_weight, 0, us, uid, &nu);
         merge(req->arena, recs, &n, th, nt, o->keyword_weight, 0, us, uid, &nu);
     } else if (o->m == M_HYBRID) {
-        for (size_t i = 0; i < nv; i++) /* cosine below 0 counts as 0 */
-            vh[i].score = vh[i].score < 0 ? 0 : vh[i].score;
-        merge(req->arena, recs, &n, vh, nv, o->vector_weight, 0, us, uid, &nu);
-        merge(req->arena, recs, &n, th, nt, o->keyword_weight, tnorm, us, uid, &nu);
+        size_t nh;
+        rg_hit *fused;
+        RG_TRY(fuse_weighted(req->arena, ix, q, vec, dims, o, vh, nv, th, nt, &fused, &nh));
+        merge(req->arena, recs, &n, fused, nh, 1.0, 0, us, uid, &nu);
     } else
         merge(req->arena, recs, &n, th, nt, 1.0, tnorm, us, uid, &nu);
     settle_scores(recs, n);
@@ -474,7 +507,7 @@ static rg_rc search(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_index *
     *out = recs;
     *n_out = kept;
     if (o->timing) {
-        o->timing[0] = t1 - t0;
+        o->timing[0] = vec ? t1 - t0 : 0;
         o->timing[1] = t2 - t1;
         o->timing[2] = o->rerank ? rg_mono_us() - t2 : 0;
     }

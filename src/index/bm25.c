@@ -498,12 +498,14 @@ static double term_idf(const rg_index__text *t, const rg_index__term *e,
     return log(1.0 + (n - df + 0.5) / (df + 0.5));
 }
 
-rg_rc rg_index__text_search(const rg_index__text *t, rg_str query, bool exhaustive,
-                            const rg_index__text *other, rg_index__topk *top)
+/* The query's cursors in fixed point: *s (NULL when no term of the query is
+ * in t; the caller frees it), their number *m and the scale. */
+static rg_rc prepare_query(const rg_index__text *t, rg_str query, const rg_index__text *other,
+                           maxscore_scratch **out, size_t *m_out, double *scale_out)
 {
-    top->n = 0;
-    top->work = 0;
-    if (top->k == 0 || t->n_terms == 0 || query.n == 0)
+    *out = NULL;
+    *m_out = 0;
+    if (t->n_terms == 0 || query.n == 0)
         return RG_OK;
     if (!rg_utf8_valid(query.p, query.n))
         return RG_EINVAL;
@@ -550,6 +552,25 @@ rg_rc rg_index__text_search(const rg_index__text *t, rg_str query, bool exhausti
         s->c[i].qs *= scale;
         s->c[i].ub = contrib(s->c[i].qs, s->c[i].max_w);
     }
+    *out = s;
+    *m_out = m;
+    *scale_out = scale;
+    return RG_OK;
+}
+
+rg_rc rg_index__text_search(const rg_index__text *t, rg_str query, bool exhaustive,
+                            const rg_index__text *other, rg_index__topk *top)
+{
+    top->n = 0;
+    top->work = 0;
+    if (top->k == 0)
+        return RG_OK;
+    maxscore_scratch *s;
+    size_t m;
+    double scale = 1;
+    RG_TRY(prepare_query(t, query, other, &s, &m, &scale));
+    if (!s)
+        return RG_OK;
     rg_rc rc = RG_OK;
     if (exhaustive)
         rc = search_exhaustive(s->c, m, scale, top);
@@ -557,4 +578,27 @@ rg_rc rg_index__text_search(const rg_index__text *t, rg_str query, bool exhausti
         search_maxscore(s, m, scale, top);
     rg_free(s);
     return rc;
+}
+
+rg_rc rg_index__text_score(const rg_index__text *t, rg_str query, const rg_index__text *other,
+                           const uint32_t *units, size_t n, double *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = 0;
+    maxscore_scratch *s;
+    size_t m;
+    double scale = 1;
+    RG_TRY(prepare_query(t, query, other, &s, &m, &scale));
+    for (size_t i = 0; s && i < n; i++) {
+        int64_t score = 0;
+        for (size_t j = 0; j < m; j++) {
+            const cursor *c = &s->c[j];
+            size_t p = gallop(c->unit, 0, c->len, units[i]);
+            if (p < c->len && c->unit[p] == units[i])
+                score += contrib(c->qs, c->w[p]);
+        }
+        out[i] = (double)score / scale;
+    }
+    rg_free(s);
+    return RG_OK;
 }

@@ -272,8 +272,10 @@ size_t rg_index_size(const rg_index *ix)
     return ix->n_units + (ix->base ? ix->n_alive : 0);
 }
 
-/* Sorts the heap and turns its entries into hits. */
-static void fill_hits(const rg_index *ix, rg_index__topk *top, rg_hit *out, size_t *n)
+/* Sorts the heap and turns its entries (units of part ix, which starts at
+ * unit first of its snapshot) into hits. */
+static void fill_hits(const rg_index *ix, uint32_t first, rg_index__topk *top, rg_hit *out,
+                      size_t *n)
 {
     rg_index__topk_sort(top);
     for (size_t i = 0; i < top->n; i++) {
@@ -283,6 +285,7 @@ static void fill_hits(const rg_index *ix, rg_index__topk *top, rg_hit *out, size
             .document_id = ix->ids + u->doc,
             .child_id = u->child == RG_INDEX_NO_CHILD ? NULL : ix->ids + u->child,
             .score = top->e[i].score,
+            .ref = first + top->e[i].unit,
         };
     }
     *n = top->n;
@@ -385,6 +388,7 @@ typedef struct part {
     const rg_index *ix;
     const uint64_t *allow;
     const rg_index *other;
+    uint32_t first; /* its first unit in the snapshot's numbering (rg_hit.ref) */
 } part;
 
 /* The parts of ix under filter: the base (live units only) then its own
@@ -394,8 +398,9 @@ static size_t parts_of(const rg_index *ix, const rg_index_filter *filter, part o
 {
     size_t n = 0;
     if (ix->base)
-        out[n++] = (part){ix->base, filter ? filter->base_bits : ix->alive, ix};
-    out[n++] = (part){ix, filter ? filter->bits : NULL, ix->base};
+        out[n++] = (part){ix->base, filter ? filter->base_bits : ix->alive, ix, 0};
+    out[n++] = (part){ix, filter ? filter->bits : NULL, ix->base,
+                      ix->base ? (uint32_t)ix->base->n_units : 0};
     return n;
 }
 
@@ -455,7 +460,7 @@ static rg_rc part_text(const part *p, const void *arg, size_t k, rg_hit *out, si
     rg_rc rc = rg_index__text_search(&p->ix->text, q->query, q->exhaustive,
                                      p->other ? &p->other->text : NULL, &top);
     if (rc == RG_OK)
-        fill_hits(p->ix, &top, out, n);
+        fill_hits(p->ix, p->first, &top, out, n);
     topk_done(&top, stack);
     return rc;
 }
@@ -505,7 +510,7 @@ static rg_rc part_vector(const part *p, const void *arg, size_t k, rg_hit *out, 
     if (rc == RG_OK && !approximate)
         rg_index__vectors_search(m, vq->q, &top);
     if (rc == RG_OK)
-        fill_hits(p->ix, &top, out, n);
+        fill_hits(p->ix, p->first, &top, out, n);
     topk_done(&top, stack);
     return rc;
 }
@@ -520,6 +525,83 @@ rg_rc rg_index_search_vector(const rg_index *ix, const float *q, int dims, size_
         return RG_OK;
     vector_query vq = {q, dims};
     return search_parts(ix, filter, part_vector, &vq, k, out, n);
+}
+
+/* The part of ix that unit ref (rg_hit.ref) is in, and its unit there. */
+static part part_of_ref(const rg_index *ix, uint32_t ref, uint32_t *unit)
+{
+    part ps[2];
+    size_t np = parts_of(ix, NULL, ps);
+    const part *p = np == 2 && ref >= ps[1].first ? &ps[1] : &ps[0];
+    *unit = ref - p->first;
+    return *p;
+}
+
+/* The row of unit in m, or SIZE_MAX. */
+static size_t row_of(const rg_index__matrix *m, uint32_t unit)
+{
+    if (m->dense)
+        return unit < m->n ? unit : SIZE_MAX;
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->unit[mid] < unit)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < m->n && m->unit[lo] == unit ? lo : SIZE_MAX;
+}
+
+rg_rc rg_index_vector_scores(const rg_index *ix, const float *q, int dims, const rg_hit *hits,
+                             size_t n, double *out)
+{
+    if (!q || dims <= 0 || (n && (!hits || !out)))
+        return RG_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t unit;
+        part p = part_of_ref(ix, hits[i].ref, &unit);
+        const rg_index__matrix *m = rg_index__vectors_get(&p.ix->vec, dims);
+        size_t row = m ? row_of(m, unit) : SIZE_MAX;
+        out[i] =
+            row == SIZE_MAX ? NAN : rg_index__dot(q, m->data + row * (size_t)dims, (size_t)dims);
+    }
+    return RG_OK;
+}
+
+rg_rc rg_index_text_scores(const rg_index *ix, rg_str query, const rg_hit *hits, size_t n,
+                           double *out)
+{
+    if (n && (!hits || !out))
+        return RG_EINVAL;
+    if (n == 0)
+        return RG_OK;
+    /* per part, the query prepared once for all of its candidates */
+    uint32_t *units = rg_try_malloc(n * sizeof *units);
+    size_t *at = rg_try_malloc(n * sizeof *at);
+    double *scores = rg_try_malloc(n * sizeof *scores);
+    rg_rc rc = units && at && scores ? RG_OK : RG_ENOMEM;
+    part ps[2];
+    size_t np = parts_of(ix, NULL, ps);
+    for (size_t pi = 0; pi < np && rc == RG_OK; pi++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t unit;
+            part p = part_of_ref(ix, hits[i].ref, &unit);
+            if (p.ix == ps[pi].ix) {
+                units[k] = unit;
+                at[k++] = i;
+            }
+        }
+        rc = rg_index__text_score(&ps[pi].ix->text, query,
+                                  ps[pi].other ? &ps[pi].other->text : NULL, units, k, scores);
+        for (size_t j = 0; rc == RG_OK && j < k; j++)
+            out[at[j]] = scores[j];
+    }
+    rg_free(units);
+    rg_free(at);
+    rg_free(scores);
+    return rc;
 }
 
 /* --- layers: a base and the documents changed since ------------------------- */

@@ -24,6 +24,7 @@ typedef struct rg_index_registry rg_index_registry;
 typedef struct rg_hit {
     const char *segment_id, *document_id, *child_id; /* child_id NULL for segments */
     double score;
+    uint32_t ref; /* the unit in its snapshot (rg_index_*_scores) */
 } rg_hit;
 
 /* Creates a registry over the store (borrowed; must outlive it). */
@@ -46,6 +47,17 @@ RG_WUR rg_rc rg_index_acquire(rg_index_registry *r, const char *tenant_id, const
 void rg_index_release(rg_index *ix);
 /* Number of searchable units in the snapshot. */
 size_t rg_index_size(const rg_index *ix);
+
+/* The cosine similarity of q (dims floats) with the unit of each of hits[0..n)
+ * (hits of searches on ix) into out: NAN for a unit without a vector of that
+ * dimension.  For fusing lists: a unit one list did not return still gets its
+ * score from the other method. */
+RG_WUR rg_rc rg_index_vector_scores(const rg_index *ix, const float *q, int dims,
+                                    const rg_hit *hits, size_t n, double *out);
+/* The BM25 score of the query for the unit of each of hits[0..n) into out,
+ * exactly as rg_index_search_text scores it (0 when no term matches). */
+RG_WUR rg_rc rg_index_text_scores(const rg_index *ix, rg_str query, const rg_hit *hits, size_t n,
+                                  double *out);
 
 /* A subset of one snapshot's units that searches keep to: the filter is
  * applied inside the search (a unit outside it is never scored into the top

@@ -168,6 +168,12 @@ void rg_index__text_free(rg_index__text *t);
 RG_WUR rg_rc rg_index__text_search(const rg_index__text *t, rg_str query, bool exhaustive,
                                    const rg_index__text *other, rg_index__topk *top);
 
+/* The BM25 score the query gives each of units[0..n) of t, exactly as a
+ * search would (0 for a unit that matches no term), into out. */
+RG_WUR rg_rc rg_index__text_score(const rg_index__text *t, rg_str query,
+                                  const rg_index__text *other, const uint32_t *units, size_t n,
+                                  double *out);
+
 /* --- vectors (vector.c) --------------------------------------------------- */
 
 struct rg_index__hnsw;

@@ -191,6 +191,26 @@ def test_hybrid_weights_are_applied(srv):
               f"hybrid {v}/{k}: score {recs[0]['score']}, expected {v} x {cos} + {k} x 1")
 
 
+def test_hybrid_scores_every_candidate_by_both_methods(srv):
+    """Each hybrid record's score is vector_weight x its cosine + keyword_weight x its
+    normalised BM25, also for a record only one of the two candidate lists held (Dify
+    scores every candidate by both methods; a missing one does not count as 0)."""
+    hq, _ = corpus(srv, "high_quality")
+    for q in ("telescopes galaxies nebulae", "sourdough oven crust", "sails and wind"):
+        cos = {r["segment"]["id"]: r["score"]
+               for r in search(srv, hq, q, "semantic_search", 100)}
+        bm = {r["segment"]["id"]: r["score"]
+              for r in search(srv, hq, q, "full_text_search", 100)}
+        for v, k in ((0.7, 0.3), (0.3, 0.7)):
+            recs = records(srv.retrieve(hq, q, hybrid(1, v, k)), f"hybrid {q!r}", 1)
+            for r in recs:  # top_k 1: 4 candidates a list, fewer than the corpus
+                sid = r["segment"]["id"]
+                want = v * max(cos.get(sid, 0), 0) + k * bm.get(sid, 0)
+                check(abs(r["score"] - want) < 1e-6,
+                      f"hybrid {v}/{k} {q!r}: {r['score']} != {v} x {cos.get(sid)} + {k} x "
+                      f"{bm.get(sid, 0)}")
+
+
 def test_reciprocal_rank_fusion(srv):
     """reranking_mode reciprocal_rank_fusion (ragd extension): sum of w x 61 / (60 + rank)
     over the semantic and the full-text lists, so the unit first in both scores 1."""

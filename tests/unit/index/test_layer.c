@@ -209,7 +209,25 @@ static void compare(rg_index *got, l_src *s)
         CHECK_EQ_INT(rg_index_search_text(want, rg_str_c(queries[q]), all, NULL, w, &nw), RG_OK);
         CHECK(same_set(g, ng, w, nw));
     }
+    /* every unit's own scores, asked for by its hit, equal the searches' */
+    static double sc[L_DOCS * L_MAXU];
+    CHECK_EQ_INT(rg_index_search_text(got, rg_str_c("w3 all"), all, NULL, g, &ng), RG_OK);
+    CHECK_EQ_INT(rg_index_text_scores(got, rg_str_c("w3 all"), g, ng, sc), RG_OK);
+    for (size_t i = 0; i < ng; i++)
+        CHECK(sc[i] == g[i].score);
+    CHECK_EQ_INT(rg_index_text_scores(got, rg_str_c("zzz"), g, ng, sc), RG_OK);
+    for (size_t i = 0; i < ng; i++)
+        CHECK(sc[i] == 0); /* no term of the query is in the dataset */
     float qv[L_DIMS];
+    for (int i = 0; i < L_DIMS; i++)
+        qv[i] = (float)cos(i * 0.9);
+    CHECK_EQ_INT(rg_index_search_vector(got, qv, L_DIMS, all, NULL, g, &ng), RG_OK);
+    CHECK_EQ_INT(ng, rg_index_size(got));
+    CHECK_EQ_INT(rg_index_vector_scores(got, qv, L_DIMS, g, ng, sc), RG_OK);
+    for (size_t i = 0; i < ng; i++)
+        CHECK(fabs(sc[i] - g[i].score) < 1e-6);
+    CHECK_EQ_INT(rg_index_vector_scores(got, qv, L_DIMS - 1, g, 1, sc), RG_OK);
+    CHECK(isnan(sc[0])); /* no vector of that dimension */
     for (int t = 0; t < 5; t++) {
         for (int i = 0; i < L_DIMS; i++)
             qv[i] = (float)sin(t * 3.1 + i);
