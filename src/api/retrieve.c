@@ -47,6 +47,13 @@
 
 #define RETRIEVE_CANDIDATES 4  /* candidates fetched per list: top_k times this */
 #define RRF_K               60 /* reciprocal rank fusion's constant (Cormack et al. 2009) */
+/* Hybrid weights when the retrieval model gives none.  Dify uses 0.7/0.3
+ * ("semantic_first"); bench/retrieve (man pages, the default GloVe model,
+ * BENCHMARKS.md) measured MRR@10 0.887 there against a flat best of
+ * 0.915-0.916 for vector weights 0.0-0.4: 0.4/0.6 is the most semantic
+ * weight on that plateau, kept for queries that share no word with the text. */
+#define HYBRID_VECTOR_WEIGHT  0.4
+#define HYBRID_KEYWORD_WEIGHT 0.6
 /* Texts one rerank call is sent at most (a parent-child record counts one per
  * matched child): bounds the request whatever top_k is. */
 #define RERANK_MAX_DOCS 256
@@ -105,8 +112,8 @@ static rg_rc read_weights(rg_req *req, rg_resp *resp, json_t *model, query_opts 
     json_t *kw = json_object_get(json_object_get(w, "keyword_setting"), "keyword_weight");
     json_t *mode = json_object_get(model, "reranking_mode");
     o->rrf = json_is_string(mode) && strcmp(json_string_value(mode), "reciprocal_rank_fusion") == 0;
-    o->vector_weight = o->rrf ? 0.5 : 0.7; /* Dify's semantic_first default */
-    o->keyword_weight = o->rrf ? 0.5 : 0.3;
+    o->vector_weight = o->rrf ? 0.5 : HYBRID_VECTOR_WEIGHT;
+    o->keyword_weight = o->rrf ? 0.5 : HYBRID_KEYWORD_WEIGHT;
     if (json_is_number(vw) && json_is_number(kw)) {
         o->vector_weight = json_number_value(vw);
         o->keyword_weight = json_number_value(kw);
@@ -693,7 +700,10 @@ rg_rc rg_api_external_retrieval(rg_req *req, rg_resp *resp)
         return external_error(resp, 400, 400, "query: required, a non-empty string");
     json_t *set = json_object_get(req->json, "retrieval_setting");
     json_t *k = json_object_get(set, "top_k"), *st = json_object_get(set, "score_threshold");
-    query_opts o = {.m = M_SEMANTIC, .top_k = 4, .vector_weight = 0.7, .keyword_weight = 0.3};
+    query_opts o = {.m = M_SEMANTIC,
+                    .top_k = 4,
+                    .vector_weight = HYBRID_VECTOR_WEIGHT,
+                    .keyword_weight = HYBRID_KEYWORD_WEIGHT};
     if (json_is_integer(k))
         o.top_k = json_integer_value(k);
     if (o.top_k < 1 || o.top_k > RG_TOP_K_MAX)
