@@ -89,11 +89,10 @@ struct rg_index__hnsw {
     uint32_t *up_off; /* cap: first upper list of the node, NONE if level 0 */
     uint32_t *up;     /* up_n lists of (1 + m) */
     size_t up_n, up_cap;
-    uint32_t entry; /* NONE while empty */
-    int top;        /* level of entry */
-    scratch *writer;
+    uint32_t entry;     /* NONE while empty */
+    int top;            /* level of entry */
     pthread_mutex_t mu; /* guards pool */
-    scratch *pool;
+    scratch *pool;      /* buffers of finished searches and adds */
 };
 
 /* --- dot products ---------------------------------------------------------- */
@@ -306,7 +305,8 @@ static uint16_t next_gen(scratch *s)
     return s->gen;
 }
 
-static rg_rc pool_take(const rg_index__hnsw *h, size_t ef, scratch **out)
+/* Buffers for a search of n rows with ef results, from the pool or new. */
+static rg_rc pool_take(const rg_index__hnsw *h, size_t n, size_t ef, scratch **out)
 {
     rg_index__hnsw *w = (rg_index__hnsw *)h; /* the pool is the one mutable part */
     pthread_mutex_lock(&w->mu);
@@ -320,7 +320,7 @@ static rg_rc pool_take(const rg_index__hnsw *h, size_t ef, scratch **out)
             return RG_ENOMEM;
         memset(s, 0, sizeof *s);
     }
-    rg_rc rc = scratch_fit(s, h->n, ef);
+    rg_rc rc = scratch_fit(s, n, ef);
     if (rc != RG_OK) {
         scratch_free(s);
         return rc;
@@ -422,7 +422,7 @@ rg_rc rg_index__hnsw_search(const rg_index__hnsw *h, const float *data, const fl
     if (ef > h->n)
         ef = h->n;
     scratch *s;
-    RG_TRY(pool_take(h, ef, &s));
+    RG_TRY(pool_take(h, h->n, ef, &s));
     uint32_t ep = h->entry;
     float eps = score(h, q, row_of(h, data, ep));
     for (int lev = h->top; lev > 0; lev--)
@@ -484,36 +484,52 @@ static void link_back(rg_index__hnsw *h, const float *data, uint32_t nb, uint32_
     select_heuristic(h, data, cd, n, max, l);
 }
 
+/* Makes the per-row arrays hold cap rows. */
+static rg_rc resize_rows(rg_index__hnsw *h, size_t c)
+{
+    size_t per = (size_t)(1 + h->m0) * sizeof *h->l0;
+    if (c > SIZE_MAX / per)
+        return RG_ENOMEM;
+    uint32_t *l0 = rg_try_realloc(h->l0, c * per);
+    if (!l0)
+        return RG_ENOMEM;
+    h->l0 = l0;
+    uint8_t *lv = rg_try_realloc(h->level, c * sizeof *lv);
+    if (!lv)
+        return RG_ENOMEM;
+    h->level = lv;
+    uint32_t *uo = rg_try_realloc(h->up_off, c * sizeof *uo);
+    if (!uo)
+        return RG_ENOMEM;
+    h->up_off = uo;
+    h->cap = c;
+    return RG_OK;
+}
+
+rg_rc rg_index__hnsw_reserve(rg_index__hnsw *h, size_t rows)
+{
+    if (rows > RG_INDEX_HNSW_MAX_ROWS)
+        return RG_ENOMEM;
+    if (rows > h->cap)
+        RG_TRY(resize_rows(h, rows));
+    /* the upper levels: 1 / (M - 1) lists per row on average, plus slack */
+    size_t up = rows / (size_t)(h->m - 1) + 64;
+    return grow((void **)&h->up, &h->up_cap, up * (size_t)(1 + h->m), sizeof *h->up);
+}
+
 /* Reserves everything inserting one more row at level lev can need. */
 static rg_rc reserve_add(rg_index__hnsw *h, int lev)
 {
     size_t need = h->n + 1;
-    if (need > h->cap) {
-        size_t c = h->cap ? h->cap * 2 : 64;
-        size_t per = (size_t)(1 + h->m0) * sizeof *h->l0;
-        if (c > SIZE_MAX / per)
-            return RG_ENOMEM;
-        uint32_t *l0 = rg_try_realloc(h->l0, c * per);
-        if (!l0)
-            return RG_ENOMEM;
-        h->l0 = l0;
-        uint8_t *lv = rg_try_realloc(h->level, c * sizeof *lv);
-        if (!lv)
-            return RG_ENOMEM;
-        h->level = lv;
-        uint32_t *uo = rg_try_realloc(h->up_off, c * sizeof *uo);
-        if (!uo)
-            return RG_ENOMEM;
-        h->up_off = uo;
-        h->cap = c;
-    }
+    if (need > h->cap)
+        RG_TRY(resize_rows(h, h->cap ? h->cap * 2 : 64));
     if (lev > 0) {
         if (h->up_n + (size_t)lev >= NONE)
             return RG_ENOMEM;
         RG_TRY(grow((void **)&h->up, &h->up_cap, (h->up_n + (size_t)lev) * (size_t)(1 + h->m),
                     sizeof *h->up));
     }
-    return scratch_fit(h->writer, need, (size_t)h->efc);
+    return RG_OK;
 }
 
 rg_rc rg_index__hnsw_add(rg_index__hnsw *h, const float *data, uint32_t row)
@@ -522,7 +538,10 @@ rg_rc rg_index__hnsw_add(rg_index__hnsw *h, const float *data, uint32_t row)
         return RG_EINVAL;
     uint64_t rng = h->rng;
     int lev = draw_level(h);
+    scratch *s = NULL;
     rg_rc rc = reserve_add(h, lev);
+    if (rc == RG_OK)
+        rc = pool_take(h, h->n + 1, (size_t)h->efc, &s);
     if (rc != RG_OK) {
         h->rng = rng; /* the same draw next time */
         return rc;
@@ -540,6 +559,7 @@ rg_rc rg_index__hnsw_add(rg_index__hnsw *h, const float *data, uint32_t row)
     if (h->entry == NONE) {
         h->entry = row;
         h->top = lev;
+        pool_give(h, s);
         return RG_OK;
     }
     const float *q = row_of(h, data, row);
@@ -547,7 +567,6 @@ rg_rc rg_index__hnsw_add(rg_index__hnsw *h, const float *data, uint32_t row)
     float eps = score(h, q, row_of(h, data, ep));
     for (int l = h->top; l > lev; l--)
         greedy(h, data, q, l, &ep, &eps);
-    scratch *s = h->writer;
     for (int l = lev < h->top ? lev : h->top; l >= 0; l--) {
         size_t nr = search_level(h, data, q, ep, eps, l, (size_t)h->efc, NULL, s);
         qsort(s->r, nr, sizeof *s->r, best_newest_first);
@@ -562,6 +581,7 @@ rg_rc rg_index__hnsw_add(rg_index__hnsw *h, const float *data, uint32_t row)
         h->entry = row;
         h->top = lev;
     }
+    pool_give(h, s);
     return RG_OK;
 }
 
@@ -590,12 +610,6 @@ rg_rc rg_index__hnsw_new(int dims, const rg_index__hnsw_params *p, rg_index__hns
     if (!h)
         return RG_ENOMEM;
     memset(h, 0, sizeof *h);
-    h->writer = rg_try_malloc(sizeof *h->writer);
-    if (!h->writer) {
-        rg_free(h);
-        return RG_ENOMEM;
-    }
-    memset(h->writer, 0, sizeof *h->writer);
     h->dims = dims;
     h->m = p->m;
     h->m0 = 2 * p->m;
@@ -624,7 +638,7 @@ size_t rg_index__hnsw_bytes(const rg_index__hnsw *h)
 {
     size_t b = sizeof *h + h->cap * ((size_t)(1 + h->m0) * sizeof *h->l0 + sizeof *h->level +
                                      sizeof *h->up_off);
-    b += h->up_cap * sizeof *h->up + scratch_bytes(h->writer);
+    b += h->up_cap * sizeof *h->up;
     rg_index__hnsw *w = (rg_index__hnsw *)h;
     pthread_mutex_lock(&w->mu);
     for (const scratch *s = h->pool; s; s = s->next)
@@ -642,7 +656,6 @@ void rg_index__hnsw_free(rg_index__hnsw *h)
         h->pool = s->next;
         scratch_free(s);
     }
-    scratch_free(h->writer);
     pthread_mutex_destroy(&h->mu);
     rg_free(h->l0);
     rg_free(h->level);

@@ -69,6 +69,10 @@ RG_WUR rg_rc rg_index__hnsw_search(const rg_index__hnsw *h, const float *data, c
                                    size_t k, size_t ef, const uint64_t *allow,
                                    rg_index__scored *out, size_t *n);
 
+/* Makes room for rows rows in all (a hint: add grows the arrays by doubling
+ * otherwise, which can leave up to half of them unused).  RG_ENOMEM. */
+RG_WUR rg_rc rg_index__hnsw_reserve(rg_index__hnsw *h, size_t rows);
+
 /* Rows added so far. */
 size_t rg_index__hnsw_rows(const rg_index__hnsw *h);
 
