@@ -33,18 +33,26 @@
  * touch.  A search takes its buffers (stamps, candidate and result heaps)
  * from a pool in the graph guarded by a mutex and gives them back, so
  * concurrent searches need no caller-side state and do not allocate after
- * the first few.  With an allow bitmap, disallowed rows still guide the walk
- * but never enter the results, and the walk stops only when ef allowed rows
- * are held (hnswlib's rule for its filter), so recall stays near the
- * unfiltered one while the work grows like 1 / (allowed fraction).
+ * the first few (an add takes one the same way).  With an allow bitmap,
+ * disallowed rows still guide the walk but never enter the results, and the
+ * walk stops only when ef allowed rows are held (hnswlib's rule for its
+ * filter), so recall stays near the unfiltered one while the work grows like
+ * 1 / (allowed fraction).
  *
- * The dot product is plain C with independent accumulators (vectorised by
- * the compiler without reassociation); a copy compiled for AVX2 is chosen at
- * run time when the CPU has it (twice the lanes: ~1.4x faster searches on
- * 100 dimensions).  Scores are float inside the graph.
+ * Prefetching every cache line of each unvisited neighbour's row at once
+ * beat prefetching only its first line, or one row ahead, by 25-80 % in
+ * queries/s on 100k GloVe rows (hnswlib prefetches one line one row
+ * ahead).  The dot product is plain C with independent accumulators
+ * (vectorised by the compiler without reassociation); a copy compiled for
+ * AVX2 is chosen at run time when the CPU has it (1.5x faster on 100
+ * dimensions, in cache).  Scores are float inside the graph.
  *
- * Defaults (M 16, ef_construction 200, ef_search 64) come from bench/vectors
- * on the 341k GloVe words: see BENCHMARKS.md.
+ * Defaults, measured by bench/vectors on the GloVe words (331k rows x 100,
+ * held-out word queries, a hard set: neighbours of rare words are diffuse):
+ * M 16 and ef_construction 200 (hnswlib's defaults) give recall@10 0.881 at
+ * ef 64, 0.935 at 128, 0.957 at 192 and 0.982 at 400, so ef_search is 192.
+ * Sentence embeddings of chunks are usually easier; a caller that wants
+ * speed over recall passes a smaller ef.
  */
 #include "index/hnsw.h"
 
@@ -591,7 +599,7 @@ void rg_index__hnsw_defaults(rg_index__hnsw_params *p)
 {
     p->m = 16;
     p->ef_construction = 200;
-    p->ef_search = 64;
+    p->ef_search = 192;
     p->seed = 1;
 }
 
