@@ -118,7 +118,7 @@ TEST(index_hnsw_recall_and_filters)
     unit_rows(data, ROWS, DIMS);
     rg_index__hnsw *h = build(data, ROWS, DIMS, NULL);
     CHECK_EQ_INT(rg_index__hnsw_rows(h), ROWS);
-    double r = recall(h, data, ROWS, DIMS, 100, NULL);
+    double r = recall(h, data, ROWS, DIMS, 60, NULL);
     CHECK(r >= 0.95);
 
     /* 50 % and 5 % of the rows allowed, scattered */
@@ -129,7 +129,7 @@ TEST(index_hnsw_recall_and_filters)
         for (size_t i = 0; i < ROWS; i++)
             if ((i * 7919) % (size_t)every[f] == 0)
                 allow[i / 64] |= 1ull << (i % 64);
-        r = recall(h, data, ROWS, DIMS, 60, allow);
+        r = recall(h, data, ROWS, DIMS, 40, allow);
         CHECK(r >= 0.95);
     }
     /* one allowed row: found whatever the query */
