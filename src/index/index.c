@@ -682,7 +682,7 @@ static rg_rc build_graph(rg_index *ix, rg_index__matrix *m, const atomic_bool *s
     int64_t t0 = rg_mono_ms();
     rg_index__hnsw *g;
     RG_TRY(rg_index__hnsw_new(m->dims, NULL, &g));
-    rg_rc rc = RG_OK;
+    rg_rc rc = rg_index__hnsw_reserve(g, m->n);
     for (size_t r = 0; r < m->n && rc == RG_OK; r++) {
         if (r % GRAPH_CHECK_EVERY == 0 && (atomic_load(stop) || atomic_load(&ix->superseded)))
             rc = RG_ECANCELED;
