@@ -112,15 +112,7 @@ struct rg_index__hnsw {
 static inline __attribute__((always_inline)) float dot_plain(const float *a, const float *b,
                                                              size_t n)
 {
-    float acc[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (size_t j = 0; j < 8; j++)
-            acc[j] += a[i + j] * b[i + j];
-    float tail = 0;
-    for (; i < n; i++)
-        tail += a[i] * b[i];
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
+    return rg_index__dot_inline(a, b, n);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -177,28 +169,6 @@ static inline uint32_t *links(const rg_index__hnsw *h, uint32_t id, int lev)
 static inline bool allowed(const uint64_t *allow, uint32_t id)
 {
     return !allow || (allow[id >> 6] >> (id & 63)) & 1;
-}
-
-/* Grows *p (cap elements of elem bytes) to hold need, doubling; RG_ENOMEM
- * leaves it as it was. */
-static rg_rc grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return RG_OK;
-    size_t c = *cap ? *cap : 16;
-    while (c < need) {
-        if (c > SIZE_MAX / 2)
-            return RG_ENOMEM;
-        c *= 2;
-    }
-    if (c > SIZE_MAX / elem)
-        return RG_ENOMEM;
-    void *q = rg_try_realloc(*p, c * elem);
-    if (!q)
-        return RG_ENOMEM;
-    *p = q;
-    *cap = c;
-    return RG_OK;
 }
 
 static uint64_t next_rand(uint64_t *s)
@@ -306,8 +276,8 @@ static rg_rc scratch_fit(scratch *s, size_t n, size_t ef)
         s->seen_n = c;
     }
     /* A candidate is pushed at most once per visited row. */
-    RG_TRY(grow((void **)&s->c, &s->c_cap, n + 1, sizeof *s->c));
-    return grow((void **)&s->r, &s->r_cap, ef + 2, sizeof *s->r);
+    RG_TRY(rg_index__reserve((void **)&s->c, &s->c_cap, n + 1, sizeof *s->c));
+    return rg_index__reserve((void **)&s->r, &s->r_cap, ef + 2, sizeof *s->r);
 }
 
 static uint16_t next_gen(scratch *s)
@@ -558,7 +528,7 @@ rg_rc rg_index__hnsw_reserve(rg_index__hnsw *h, size_t rows)
         RG_TRY(resize_rows(h, rows));
     /* the upper levels: 1 / (M - 1) lists per row on average, plus slack */
     size_t up = rows / (size_t)(h->m - 1) + 64;
-    return grow((void **)&h->up, &h->up_cap, up * (size_t)(1 + h->m), sizeof *h->up);
+    return rg_index__reserve((void **)&h->up, &h->up_cap, up * (size_t)(1 + h->m), sizeof *h->up);
 }
 
 /* Reserves everything inserting one more row at level lev can need. */
@@ -570,8 +540,8 @@ static rg_rc reserve_add(rg_index__hnsw *h, int lev)
     if (lev > 0) {
         if (h->up_n + (size_t)lev >= NONE)
             return RG_ENOMEM;
-        RG_TRY(grow((void **)&h->up, &h->up_cap, (h->up_n + (size_t)lev) * (size_t)(1 + h->m),
-                    sizeof *h->up));
+        RG_TRY(rg_index__reserve((void **)&h->up, &h->up_cap,
+                                 (h->up_n + (size_t)lev) * (size_t)(1 + h->m), sizeof *h->up));
     }
     return RG_OK;
 }

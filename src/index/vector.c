@@ -23,15 +23,7 @@
 
 float rg_index__dot(const float *a, const float *b, size_t n)
 {
-    float acc[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (size_t j = 0; j < 8; j++)
-            acc[j] += a[i + j] * b[i + j];
-    float tail = 0;
-    for (; i < n; i++)
-        tail += a[i] * b[i];
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
+    return rg_index__dot_inline(a, b, n);
 }
 
 const rg_index__matrix *rg_index__vectors_get(const rg_index__vectors *v, int dims)
@@ -97,7 +89,7 @@ void rg_index__vectors_search(const rg_index__matrix *m, const float *q, rg_inde
     for (size_t i = 0; i < m->n; i++, row += dims) {
         if (!rg_index__allowed(top, m->unit[i]))
             continue;
-        double s = rg_index__dot(q, row, dims);
+        double s = rg_index__dot_inline(q, row, dims);
         if (!rg_index__topk_full(top) || s > top->e[0].score)
             rg_index__topk_offer(top, s, m->unit[i]);
     }
