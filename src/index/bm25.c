@@ -484,23 +484,27 @@ static void search_maxscore(maxscore_scratch *s, size_t m, double scale, rg_inde
     }
 }
 
-/* The term's IDF, with the units of other (nullable) counted too. */
+/* The term's IDF over the parts of stats (nullable: t alone). */
 static double term_idf(const rg_index__text *t, const rg_index__term *e,
-                       const rg_index__text *other)
+                       const rg_index__stats *stats)
 {
-    if (!other)
+    if (!stats)
         return e->idf;
-    size_t slot;
+    double df = 0, n = 0;
     const char *p = t->pool + e->off;
-    uint32_t o = find_term(other, p, e->len, e->hash, &slot);
-    double df = (double)e->df + (o == UINT32_MAX ? 0 : other->terms[o].df);
-    double n = (double)t->n_docs + (double)other->n_docs;
+    for (size_t i = 0; i < stats->n; i++) {
+        const rg_index__text *o = stats->t[i];
+        size_t slot;
+        uint32_t id = o == t ? (uint32_t)(e - t->terms) : find_term(o, p, e->len, e->hash, &slot);
+        df += id == UINT32_MAX ? 0 : o->terms[id].df;
+        n += (double)o->n_docs;
+    }
     return log(1.0 + (n - df + 0.5) / (df + 0.5));
 }
 
 /* The query's cursors in fixed point: *s (NULL when no term of the query is
  * in t; the caller frees it), their number *m and the scale. */
-static rg_rc prepare_query(const rg_index__text *t, rg_str query, const rg_index__text *other,
+static rg_rc prepare_query(const rg_index__text *t, rg_str query, const rg_index__stats *stats,
                            maxscore_scratch **out, size_t *m_out, double *scale_out)
 {
     *out = NULL;
@@ -535,7 +539,7 @@ static rg_rc prepare_query(const rg_index__text *t, rg_str query, const rg_index
     double total = 0; /* bound of any score, to choose the fixed-point scale */
     for (size_t i = 0, j = 0; i < m; i++) {
         const rg_index__term *e = &t->terms[q.ids[j]];
-        double r = 0, idf = term_idf(t, e, other);
+        double r = 0, idf = term_idf(t, e, stats);
         for (uint32_t id = q.ids[j]; j < q.n && q.ids[j] == id; j++)
             r++;
         s->c[i] = (cursor){t->p_unit + e->post, t->p_w + e->post, 0, e->df, r * idf, e->max_w, 0};
@@ -559,7 +563,7 @@ static rg_rc prepare_query(const rg_index__text *t, rg_str query, const rg_index
 }
 
 rg_rc rg_index__text_search(const rg_index__text *t, rg_str query, bool exhaustive,
-                            const rg_index__text *other, rg_index__topk *top)
+                            const rg_index__stats *stats, rg_index__topk *top)
 {
     top->n = 0;
     top->work = 0;
@@ -568,7 +572,7 @@ rg_rc rg_index__text_search(const rg_index__text *t, rg_str query, bool exhausti
     maxscore_scratch *s;
     size_t m;
     double scale = 1;
-    RG_TRY(prepare_query(t, query, other, &s, &m, &scale));
+    RG_TRY(prepare_query(t, query, stats, &s, &m, &scale));
     if (!s)
         return RG_OK;
     rg_rc rc = RG_OK;
@@ -580,7 +584,7 @@ rg_rc rg_index__text_search(const rg_index__text *t, rg_str query, bool exhausti
     return rc;
 }
 
-rg_rc rg_index__text_score(const rg_index__text *t, rg_str query, const rg_index__text *other,
+rg_rc rg_index__text_score(const rg_index__text *t, rg_str query, const rg_index__stats *stats,
                            const uint32_t *units, size_t n, double *out)
 {
     for (size_t i = 0; i < n; i++)
@@ -588,7 +592,7 @@ rg_rc rg_index__text_score(const rg_index__text *t, rg_str query, const rg_index
     maxscore_scratch *s;
     size_t m;
     double scale = 1;
-    RG_TRY(prepare_query(t, query, other, &s, &m, &scale));
+    RG_TRY(prepare_query(t, query, stats, &s, &m, &scale));
     for (size_t i = 0; s && i < n; i++) {
         int64_t score = 0;
         for (size_t j = 0; j < m; j++) {

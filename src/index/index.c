@@ -32,17 +32,21 @@
  * Layers.  Rebuilding a dataset of 100k chunks for each edit costs a scan of
  * every row; instead the entry keeps its newest full snapshot as a base, and
  * a build after a change reads only the documents the store's change log
- * names since the base's version (rg_store_index_scan_changes): the new
- * snapshot is a layer - the base with those documents' units marked dead,
- * plus their units as they are now, in a small part of its own whose BM25
- * weights use the base's average length and whose IDF sums both parts'
- * statistics (units removed since the base still count until compaction, a
- * small drift).  Searches run on both parts and merge.  When a layer's
- * changes pass RG_INDEX_LAYER_MIN units and 1/RG_INDEX_LAYER_SHARE of its
- * base, the background thread rebuilds the dataset in full and makes that
- * the base (and the current snapshot unless a newer layer exists), then
- * trims the change log to its version.  A source without a change log (or
- * one trimmed past the base) gets full builds every time.
+ * names since the current snapshot's version (rg_store_index_scan_changes):
+ * the new snapshot is a layer on the current one - the parts of the current
+ * snapshot with those documents' units marked dead, plus their units as they
+ * are now in a small part of its own whose BM25 weights use the base's
+ * average length; the IDF sums every part's statistics (units removed since
+ * the base still count until compaction, a small drift).  Searches run on
+ * every part and merge.  Layers stack up to RG_INDEX_MAX_PARTS parts (then
+ * the next one holds every change since the base, on it); from FLATTEN_PARTS
+ * parts the background thread merges them the same way and installs the
+ * result unless something newer is current.  When the changes since the
+ * base pass RG_INDEX_LAYER_MIN units and 1/RG_INDEX_LAYER_SHARE of it, the
+ * background thread rebuilds the dataset in full and makes that the base
+ * (and the current snapshot unless a newer layer exists), then trims the
+ * change log to its version.  A source without a change log (or one trimmed
+ * past the base) gets full builds every time.
  *
  * The background thread (started on first need) runs, in order: HNSW graphs
  * of new bases over --ann-min-vectors (a superseded base's is skipped or
@@ -176,7 +180,11 @@ rg_rc rg_index__builder_add(const rg_index_row *row, void *builder)
 
 static void snapshot_free(rg_index *ix)
 {
-    rg_index_release(ix->base);
+    for (size_t i = 0; i < ix->n_below; i++) {
+        rg_index_release(ix->below[i]);
+        rg_free(ix->alive[i]);
+    }
+    rg_free(ix->below);
     rg_free(ix->alive);
     rg_free(ix->docs);
     rg_free(ix->units);
@@ -269,7 +277,7 @@ static void snapshot_ref(rg_index *ix)
 
 size_t rg_index_size(const rg_index *ix)
 {
-    return ix->n_units + (ix->base ? ix->n_alive : 0);
+    return ix->n_units + ix->n_live;
 }
 
 /* Sorts the heap and turns its entries (units of part ix, which starts at
@@ -306,11 +314,10 @@ static void topk_done(rg_index__topk *top, const rg_index__scored *stack)
         rg_free(top->e);
 }
 
-/* A filter over a snapshot's units: bits over its own units and, for a
- * layered snapshot, base_bits over its base's live units. */
+/* A filter over a snapshot's units: a bitmap per part (its live units only). */
 struct rg_index_filter {
     const rg_index *ix;
-    uint64_t *bits, *base_bits;
+    uint64_t *bits[RG_INDEX_MAX_PARTS];
     size_t units;
 };
 
@@ -359,19 +366,57 @@ static void set_unit(void *arg, uint32_t u)
     ++*b->count;
 }
 
+/* One part of a snapshot to search: its units, the filter over them, the
+ * statistics of all parts, and where its units start in the snapshot's
+ * numbering (rg_hit.ref). */
+typedef struct part {
+    const rg_index *ix;
+    const uint64_t *allow;
+    const rg_index__stats *stats; /* NULL for a full snapshot's one part */
+    uint32_t first;
+} part;
+
+/* The parts of ix (the parts below it, oldest first, then its own units)
+ * under filter (nullable), with stats filled for them; returns how many. */
+static size_t parts_of(const rg_index *ix, const rg_index_filter *filter, rg_index__stats *stats,
+                       part out[RG_INDEX_MAX_PARTS])
+{
+    size_t n = 0;
+    uint32_t first = 0;
+    stats->n = 0;
+    for (size_t i = 0; i <= ix->n_below; i++) {
+        const rg_index *p = i < ix->n_below ? ix->below[i] : ix;
+        const uint64_t *allow = i < ix->n_below ? ix->alive[i] : NULL;
+        out[n++] = (part){p, filter ? filter->bits[i] : allow, ix->n_below ? stats : NULL, first};
+        stats->t[stats->n++] = &p->text;
+        first += (uint32_t)p->n_units;
+    }
+    return n;
+}
+
+size_t rg_index__parts(const rg_index *ix)
+{
+    return ix->n_below + 1;
+}
+
+rg_index *rg_index__base(rg_index *ix)
+{
+    return ix->n_below ? ix->below[0] : ix;
+}
+
 rg_rc rg_index_filter_documents(const rg_index *ix, rg_arena *a, const char *const *doc_ids,
                                 size_t n, rg_index_filter **out)
 {
     rg_index_filter *f = rg_arena_calloc(a, 1, sizeof *f);
     f->ix = ix;
-    f->bits = rg_arena_calloc(a, ix->n_units / 64 + 1, sizeof *f->bits);
-    bit_set own = {f->bits, NULL, &f->units}, base = {NULL, ix->alive, &f->units};
-    if (ix->base)
-        base.bits = f->base_bits = rg_arena_calloc(a, ix->base->n_units / 64 + 1, sizeof *f->bits);
-    for (size_t i = 0; i < n; i++) {
-        for_doc_units(ix, doc_ids[i], set_unit, &own);
-        if (ix->base)
-            for_doc_units(ix->base, doc_ids[i], set_unit, &base);
+    rg_index__stats stats;
+    part ps[RG_INDEX_MAX_PARTS];
+    size_t np = parts_of(ix, NULL, &stats, ps);
+    for (size_t p = 0; p < np; p++) {
+        f->bits[p] = rg_arena_calloc(a, ps[p].ix->n_units / 64 + 1, sizeof **f->bits);
+        bit_set b = {f->bits[p], ps[p].allow, &f->units};
+        for (size_t i = 0; i < n; i++)
+            for_doc_units(ps[p].ix, doc_ids[i], set_unit, &b);
     }
     *out = f;
     return RG_OK;
@@ -382,33 +427,12 @@ size_t rg_index_filter_units(const rg_index_filter *f)
     return f->units;
 }
 
-/* One part of a snapshot to search: its units, the filter over them, and
- * the other part whose units count in BM25's statistics. */
-typedef struct part {
-    const rg_index *ix;
-    const uint64_t *allow;
-    const rg_index *other;
-    uint32_t first; /* its first unit in the snapshot's numbering (rg_hit.ref) */
-} part;
-
-/* The parts of ix under filter: the base (live units only) then its own
- * units for a layered snapshot, its own units for a full one.  Returns how
- * many (1 or 2). */
-static size_t parts_of(const rg_index *ix, const rg_index_filter *filter, part out[2])
-{
-    size_t n = 0;
-    if (ix->base)
-        out[n++] = (part){ix->base, filter ? filter->base_bits : ix->alive, ix, 0};
-    out[n++] = (part){ix, filter ? filter->bits : NULL, ix->base,
-                      ix->base ? (uint32_t)ix->base->n_units : 0};
-    return n;
-}
-
-/* The best k hits of the parts' lists (each best first) into out. */
+/* The best k hits of the parts' lists (each best first) into out; ties go
+ * to the older part. */
 static void merge_hits(rg_hit *const *lists, const size_t *lens, size_t n_lists, size_t k,
                        rg_hit *out, size_t *n)
 {
-    size_t at[2] = {0, 0};
+    size_t at[RG_INDEX_MAX_PARTS] = {0};
     *n = 0;
     while (*n < k) {
         size_t best = n_lists;
@@ -429,19 +453,22 @@ typedef rg_rc (*part_search_fn)(const part *p, const void *q, size_t k, rg_hit *
 static rg_rc search_parts(const rg_index *ix, const rg_index_filter *filter, part_search_fn fn,
                           const void *q, size_t k, rg_hit *out, size_t *n)
 {
-    part ps[2];
-    size_t np = parts_of(ix, filter, ps);
+    rg_index__stats stats;
+    part ps[RG_INDEX_MAX_PARTS];
+    size_t np = parts_of(ix, filter, &stats, ps);
     if (np == 1)
         return fn(&ps[0], q, k, out, n);
-    rg_hit *lists[2] = {rg_try_malloc(k * sizeof(rg_hit)), rg_try_malloc(k * sizeof(rg_hit))};
-    size_t lens[2] = {0, 0};
-    rg_rc rc = lists[0] && lists[1] ? RG_OK : RG_ENOMEM;
-    for (size_t i = 0; i < np && rc == RG_OK; i++)
-        rc = fn(&ps[i], q, k, lists[i], &lens[i]);
+    rg_hit *lists[RG_INDEX_MAX_PARTS] = {NULL};
+    size_t lens[RG_INDEX_MAX_PARTS] = {0};
+    rg_rc rc = RG_OK;
+    for (size_t i = 0; i < np && rc == RG_OK; i++) {
+        lists[i] = rg_try_malloc(k * sizeof(rg_hit));
+        rc = lists[i] ? fn(&ps[i], q, k, lists[i], &lens[i]) : RG_ENOMEM;
+    }
     if (rc == RG_OK)
         merge_hits(lists, lens, np, k, out, n);
-    rg_free(lists[0]);
-    rg_free(lists[1]);
+    for (size_t i = 0; i < np; i++)
+        rg_free(lists[i]);
     return rc;
 }
 
@@ -457,8 +484,7 @@ static rg_rc part_text(const part *p, const void *arg, size_t k, rg_hit *out, si
     rg_index__topk top;
     RG_TRY(topk_init(&top, stack, k, p->ix->text.n_docs));
     top.allow = p->allow;
-    rg_rc rc = rg_index__text_search(&p->ix->text, q->query, q->exhaustive,
-                                     p->other ? &p->other->text : NULL, &top);
+    rg_rc rc = rg_index__text_search(&p->ix->text, q->query, q->exhaustive, p->stats, &top);
     if (rc == RG_OK)
         fill_hits(p->ix, p->first, &top, out, n);
     topk_done(&top, stack);
@@ -527,14 +553,18 @@ rg_rc rg_index_search_vector(const rg_index *ix, const float *q, int dims, size_
     return search_parts(ix, filter, part_vector, &vq, k, out, n);
 }
 
-/* The part of ix that unit ref (rg_hit.ref) is in, and its unit there. */
-static part part_of_ref(const rg_index *ix, uint32_t ref, uint32_t *unit)
+/* The part of ix that unit ref (rg_hit.ref) is in (its index in *which),
+ * and the unit there. */
+static part part_of_ref(const rg_index *ix, uint32_t ref, rg_index__stats *stats, size_t *which,
+                        uint32_t *unit)
 {
-    part ps[2];
-    size_t np = parts_of(ix, NULL, ps);
-    const part *p = np == 2 && ref >= ps[1].first ? &ps[1] : &ps[0];
-    *unit = ref - p->first;
-    return *p;
+    part ps[RG_INDEX_MAX_PARTS];
+    size_t np = parts_of(ix, NULL, stats, ps), p = np - 1;
+    while (p > 0 && ref < ps[p].first)
+        p--;
+    *which = p;
+    *unit = ref - ps[p].first;
+    return ps[p];
 }
 
 /* The row of unit in m, or SIZE_MAX. */
@@ -560,7 +590,9 @@ rg_rc rg_index_vector_scores(const rg_index *ix, const float *q, int dims, const
         return RG_EINVAL;
     for (size_t i = 0; i < n; i++) {
         uint32_t unit;
-        part p = part_of_ref(ix, hits[i].ref, &unit);
+        size_t which;
+        rg_index__stats stats;
+        part p = part_of_ref(ix, hits[i].ref, &stats, &which, &unit);
         const rg_index__matrix *m = rg_index__vectors_get(&p.ix->vec, dims);
         size_t row = m ? row_of(m, unit) : SIZE_MAX;
         out[i] =
@@ -581,20 +613,22 @@ rg_rc rg_index_text_scores(const rg_index *ix, rg_str query, const rg_hit *hits,
     size_t *at = rg_try_malloc(n * sizeof *at);
     double *scores = rg_try_malloc(n * sizeof *scores);
     rg_rc rc = units && at && scores ? RG_OK : RG_ENOMEM;
-    part ps[2];
-    size_t np = parts_of(ix, NULL, ps);
+    rg_index__stats stats;
+    part ps[RG_INDEX_MAX_PARTS];
+    size_t np = parts_of(ix, NULL, &stats, ps);
     for (size_t pi = 0; pi < np && rc == RG_OK; pi++) {
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
             uint32_t unit;
-            part p = part_of_ref(ix, hits[i].ref, &unit);
-            if (p.ix == ps[pi].ix) {
+            size_t which;
+            rg_index__stats unused;
+            (void)part_of_ref(ix, hits[i].ref, &unused, &which, &unit);
+            if (which == pi) {
                 units[k] = unit;
                 at[k++] = i;
             }
         }
-        rc = rg_index__text_score(&ps[pi].ix->text, query,
-                                  ps[pi].other ? &ps[pi].other->text : NULL, units, k, scores);
+        rc = rg_index__text_score(&ps[pi].ix->text, query, ps[pi].stats, units, k, scores);
         for (size_t j = 0; rc == RG_OK && j < k; j++)
             out[at[j]] = scores[j];
     }
@@ -604,12 +638,13 @@ rg_rc rg_index_text_scores(const rg_index *ix, rg_str query, const rg_hit *hits,
     return rc;
 }
 
-/* --- layers: a base and the documents changed since ------------------------- */
+/* --- layers: the documents changed since a snapshot, on top of it --------------- */
 
 typedef struct layer_ctx {
     rg_index__builder *b;
-    const rg_index *base;
-    uint64_t *alive;
+    rg_index **below; /* the new layer's parts below it */
+    uint64_t **alive;
+    size_t n;
 } layer_ctx;
 
 static void clear_unit(void *alive, uint32_t u)
@@ -620,7 +655,8 @@ static void clear_unit(void *alive, uint32_t u)
 static rg_rc layer_changed(const char *document_id, void *arg)
 {
     layer_ctx *l = arg;
-    for_doc_units(l->base, document_id, clear_unit, l->alive);
+    for (size_t i = 0; i < l->n; i++)
+        for_doc_units(l->below[i], document_id, clear_unit, l->alive[i]);
     return RG_OK;
 }
 
@@ -629,47 +665,85 @@ static rg_rc layer_row(const rg_index_row *row, void *arg)
     return rg_index__builder_add(row, ((layer_ctx *)arg)->b);
 }
 
-rg_rc rg_index__build_layer(const rg_index__source *src, const char *tenant_id,
-                            const char *dataset_id, rg_index *base, rg_index **out)
+static void layer_ctx_free(layer_ctx *l)
 {
-    if (!src->changes || base->base)
-        return RG_ENOTFOUND;
-    size_t words = base->n_units / 64 + 1;
-    layer_ctx l = {rg_index__builder_new(), base, rg_try_malloc(words * sizeof(uint64_t))};
-    if (!l.alive) {
-        rg_index__builder_free(l.b);
-        return RG_ENOMEM;
+    for (size_t i = 0; i < l->n; i++)
+        rg_free(l->alive[i]);
+    rg_free(l->alive);
+    rg_free(l->below);
+    rg_index__builder_free(l->b);
+}
+
+/* The parts below a layer on over: over's own, then over itself, each with
+ * a copy of its live bits (all of over's own units). */
+static rg_rc layer_start(rg_index *over, layer_ctx *l)
+{
+    l->n = over->n_below + 1;
+    l->below = rg_xcalloc(l->n, sizeof *l->below);
+    l->alive = rg_xcalloc(l->n, sizeof *l->alive);
+    for (size_t i = 0; i < l->n; i++) {
+        rg_index *p = i < over->n_below ? over->below[i] : over;
+        size_t words = p->n_units / 64 + 1;
+        l->below[i] = p;
+        if (!(l->alive[i] = rg_try_malloc(words * sizeof(uint64_t))))
+            return RG_ENOMEM;
+        if (i < over->n_below)
+            memcpy(l->alive[i], over->alive[i], words * sizeof(uint64_t));
+        else {
+            memset(l->alive[i], 0xff, words * sizeof(uint64_t));
+            l->alive[i][words - 1] = p->n_units % 64 ? ((uint64_t)1 << (p->n_units % 64)) - 1 : 0;
+        }
     }
-    memset(l.alive, 0xff, words * sizeof(uint64_t));
-    l.alive[words - 1] = base->n_units % 64 ? ((uint64_t)1 << (base->n_units % 64)) - 1 : 0;
-    rg_index__builder_avgdl(l.b, base->text.avgdl);
-    int64_t version = 0;
-    rg_rc rc = src->changes(src->ctx, tenant_id, dataset_id, base->version, &version, layer_changed,
-                            layer_row, &l);
-    rg_index *ix = NULL;
-    if (rc == RG_OK)
-        rc = rg_index__builder_finish(l.b, version, &ix);
-    else
-        rg_index__builder_free(l.b);
-    if (rc != RG_OK) {
-        rg_free(l.alive);
-        return rc;
-    }
-    snapshot_ref(base);
-    ix->base = base;
-    ix->alive = l.alive;
-    for (size_t w = 0; w < words; w++)
-        ix->n_alive += (size_t)__builtin_popcountll(l.alive[w]);
-    *out = ix;
     return RG_OK;
+}
+
+rg_rc rg_index__build_layer(const rg_index__source *src, const char *tenant_id,
+                            const char *dataset_id, rg_index *over, rg_index **out)
+{
+    if (!src->changes || over->n_below + 1 >= RG_INDEX_MAX_PARTS)
+        return RG_ENOTFOUND;
+    layer_ctx l = {.b = rg_index__builder_new()};
+    rg_rc rc = layer_start(over, &l);
+    if (rc == RG_OK) {
+        rg_index__builder_avgdl(l.b, rg_index__base(over)->text.avgdl);
+        int64_t version = 0;
+        rc = src->changes(src->ctx, tenant_id, dataset_id, over->version, &version, layer_changed,
+                          layer_row, &l);
+        rg_index *ix = NULL;
+        if (rc == RG_OK) {
+            rc = rg_index__builder_finish(l.b, version, &ix);
+            l.b = NULL; /* consumed either way */
+        }
+        if (rc == RG_OK) {
+            ix->below = l.below;
+            ix->alive = l.alive;
+            ix->n_below = l.n;
+            for (size_t i = 0; i < l.n; i++) {
+                snapshot_ref(l.below[i]);
+                for (size_t w = 0; w < l.below[i]->n_units / 64 + 1; w++)
+                    ix->n_live += (size_t)__builtin_popcountll(l.alive[i][w]);
+            }
+            l.below = NULL;
+            l.alive = NULL;
+            l.n = 0;
+            *out = ix;
+        }
+    }
+    layer_ctx_free(&l);
+    return rc;
 }
 
 bool rg_index__layer_too_big(const rg_index *ix, size_t min_units)
 {
-    if (!ix->base)
+    if (!ix->n_below)
         return false;
-    size_t changed = ix->n_units + (ix->base->n_units - ix->n_alive);
-    return changed > min_units && changed > ix->base->n_units / RG_INDEX_LAYER_SHARE;
+    size_t below = 0;
+    for (size_t i = 0; i < ix->n_below; i++)
+        below += ix->below[i]->n_units;
+    size_t base = ix->below[0]->n_units;
+    /* units re-read since the base: every layer's own ones and the dead */
+    size_t changed = (below - base) + ix->n_units + (below - ix->n_live);
+    return changed > min_units && changed > base / RG_INDEX_LAYER_SHARE;
 }
 
 /* --- approximate indexes, built after the snapshot ---------------------------- */
@@ -728,11 +802,15 @@ typedef struct entry {
     uint64_t gen;   /* builds started */
     bool building;
     bool compacting; /* a full rebuild is queued or running */
+    bool flattening; /* a merge of the layers is queued or running */
     int users;       /* callers between lookup and return: the entry must stay */
 } entry;
 
 /* Work for the background thread. */
-typedef enum { JOB_GRAPHS, JOB_COMPACT, JOB_TRIM } job_kind;
+typedef enum { JOB_GRAPHS, JOB_COMPACT, JOB_FLATTEN, JOB_TRIM } job_kind;
+/* Parts of a layered snapshot from which the background thread merges its
+ * layers into one (the changes since the base, on the base). */
+#define FLATTEN_PARTS 4
 typedef struct bg_job {
     job_kind kind;
     rg_index *ix; /* JOB_GRAPHS: a reference */
@@ -800,6 +878,54 @@ static void set_base(rg_index_registry *r, entry *e, rg_index *full, rg_index **
     }
     if (r->src.trim)
         queue_job(r, (bg_job){.kind = JOB_TRIM, .key = rg_xstrdup(e->key), .upto = full->version});
+}
+
+/* What a new layer goes on (under mu): the current snapshot while it is
+ * layered on the entry's base (or is it) and has room for one more part;
+ * else the base itself, so that one layer holds every change since it; NULL
+ * when there is no base yet (a full build). */
+static rg_index *layer_on(entry *e)
+{
+    if (!e->base)
+        return NULL;
+    if (e->cur && rg_index__base(e->cur) == e->base && rg_index__parts(e->cur) < RG_INDEX_MAX_PARTS)
+        return e->cur;
+    return e->base;
+}
+
+/* JOB_FLATTEN: the entry's layers merged into one over its base (the changes
+ * since the base read again), installed unless something newer is current. */
+static void flatten(rg_index_registry *r, const char *key)
+{
+    char buf[128];
+    const char *tenant, *dataset;
+    rg_index *base = NULL, *flat = NULL, *drop = NULL;
+    pthread_mutex_lock(&r->mu);
+    bool found;
+    size_t i = find_entry(r, key, &found);
+    if (found && r->e[i]->base) {
+        base = r->e[i]->base;
+        snapshot_ref(base);
+    }
+    pthread_mutex_unlock(&r->mu);
+    rg_rc rc = base && split_key(key, buf, &tenant, &dataset)
+                   ? rg_index__build_layer(&r->src, tenant, dataset, base, &flat)
+                   : RG_ENOTFOUND;
+    pthread_mutex_lock(&r->mu);
+    i = find_entry(r, key, &found);
+    if (found) {
+        entry *e = r->e[i];
+        e->flattening = false;
+        if (rc == RG_OK && e->base == base && e->cur && e->cur->version <= flat->version) {
+            drop = e->cur;
+            e->cur = flat;
+            flat = NULL;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    rg_index_release(flat);
+    rg_index_release(drop);
+    rg_index_release(base);
 }
 
 /* JOB_COMPACT: a full rebuild of a dataset whose layer grew, made its base. */
@@ -871,6 +997,8 @@ static void *bg_thread(void *arg)
                         rg_rc_name(rc));
         } else if (j.kind == JOB_COMPACT)
             compact(r, j.key);
+        else if (j.kind == JOB_FLATTEN)
+            flatten(r, j.key);
         else if (j.kind == JOB_TRIM)
             trim(r, j.key, j.upto);
         job_free(&j);
@@ -1123,18 +1251,19 @@ rg_rc rg_index_acquire(rg_index_registry *r, const char *tenant_id, const char *
     e->building = true;
     uint64_t gen = ++e->gen;
     r->builds++;
-    rg_index *base = e->base;
-    if (base)
-        snapshot_ref(base);
+    rg_index *over = layer_on(e);
+    if (over)
+        snapshot_ref(over);
     pthread_mutex_unlock(&r->mu);
 
-    /* the documents changed since the base, over it; or everything */
+    /* the documents changed since the current snapshot, on top of it (or
+     * since the base, on it, once the stack is full); else everything */
     rg_index *ix = NULL, *drop[3] = {NULL, NULL, NULL};
-    rc = base ? rg_index__build_layer(&r->src, tenant_id, dataset_id, base, &ix) : RG_ENOTFOUND;
+    rc = over ? rg_index__build_layer(&r->src, tenant_id, dataset_id, over, &ix) : RG_ENOTFOUND;
     bool layered = rc == RG_OK;
     if (rc == RG_ENOTFOUND)
         rc = build(r, tenant_id, dataset_id, &ix);
-    drop[2] = base;
+    drop[2] = over;
 
     pthread_mutex_lock(&r->mu);
     e->building = false;
@@ -1148,6 +1277,9 @@ rg_rc rg_index_acquire(rg_index_registry *r, const char *tenant_id, const char *
             if (rg_index__layer_too_big(ix, r->layer_min) && !e->compacting) {
                 e->compacting = true;
                 queue_job(r, (bg_job){.kind = JOB_COMPACT, .key = rg_xstrdup(e->key)});
+            } else if (rg_index__parts(ix) >= FLATTEN_PARTS && !e->flattening) {
+                e->flattening = true;
+                queue_job(r, (bg_job){.kind = JOB_FLATTEN, .key = rg_xstrdup(e->key)});
             }
         } else
             set_base(r, e, ix, drop);

@@ -160,18 +160,29 @@ RG_WUR rg_rc rg_index__text_add(rg_index__text_builder *b, uint32_t unit, const 
 RG_WUR rg_rc rg_index__text_finish(rg_index__text_builder *b, rg_index__text *out);
 void rg_index__text_free(rg_index__text *t);
 
+/* Parts of one snapshot (index.c): most parts a snapshot may have (a full
+ * one and the layers stacked on it). */
+#define RG_INDEX_MAX_PARTS 8
+
+/* The texts whose units count in BM25's IDF (N and each df summed): every
+ * part of a layered snapshot. */
+typedef struct rg_index__stats {
+    const struct rg_index__text *t[RG_INDEX_MAX_PARTS];
+    size_t n;
+} rg_index__stats;
+
 /* The best top->k units for the query into top (unsorted).  exhaustive false:
  * MaxScore (windows of units, skipping those that cannot enter the top k);
  * true: every posting of every query term scored, term at a time.  Both give
- * the same units with identical scores.  other (nullable): the other part of
- * a layered snapshot, whose units count in the IDF (N and each df summed). */
+ * the same units with identical scores.  stats (nullable: t alone): the
+ * parts whose units count in the IDF, t among them. */
 RG_WUR rg_rc rg_index__text_search(const rg_index__text *t, rg_str query, bool exhaustive,
-                                   const rg_index__text *other, rg_index__topk *top);
+                                   const rg_index__stats *stats, rg_index__topk *top);
 
 /* The BM25 score the query gives each of units[0..n) of t, exactly as a
  * search would (0 for a unit that matches no term), into out. */
 RG_WUR rg_rc rg_index__text_score(const rg_index__text *t, rg_str query,
-                                  const rg_index__text *other, const uint32_t *units, size_t n,
+                                  const rg_index__stats *stats, const uint32_t *units, size_t n,
                                   double *out);
 
 /* --- vectors (vector.c) --------------------------------------------------- */
@@ -253,14 +264,17 @@ struct rg_index {
     size_t n_docs;
     rg_index__text text;
     rg_index__vectors vec;
-    /* A layered snapshot: the live units of base (a full snapshot, one
-     * reference held) - alive has a bit per base unit, clear for the units
-     * of documents changed since base - followed by its own units, the
-     * changed documents as they are now (with BM25 statistics summed over
-     * both parts).  NULL for a full snapshot. */
-    rg_index *base;
-    uint64_t *alive;
-    size_t n_alive;
+    /* A layered snapshot: the parts below it, oldest first - a full
+     * snapshot, then the own units of the layers built on it; a reference
+     * held on each - whose units are live where alive[i] has their bit (a
+     * bit per unit of below[i], owned: clear for the units of documents
+     * changed since), followed by its own units, the documents changed
+     * since the snapshot it was layered on, as they are now.  BM25
+     * statistics are summed over all parts.  n_below 0: a full snapshot. */
+    rg_index **below;
+    uint64_t **alive;
+    size_t n_below;
+    size_t n_live; /* live units of the parts below */
 };
 
 typedef struct rg_index__builder rg_index__builder;
@@ -297,14 +311,20 @@ typedef struct rg_index__source {
     rg_rc (*trim)(void *ctx, const char *tenant_id, const char *dataset_id, int64_t upto);
 } rg_index__source;
 
-/* A layer over base (a full snapshot): the documents source reports changed
- * since base->version replace base's units (rg_index.base).  One reference,
- * the caller's.  RG_ENOTFOUND when the source cannot tell (build in full). */
+/* A layer on over (a full or layered snapshot of fewer than
+ * RG_INDEX_MAX_PARTS parts): the units of the documents source reports
+ * changed since over->version are replaced in every part of over by their
+ * current ones, the layer's own part.  One reference, the caller's.
+ * RG_ENOTFOUND when the source cannot tell (build in full). */
 RG_WUR rg_rc rg_index__build_layer(const rg_index__source *src, const char *tenant_id,
-                                   const char *dataset_id, rg_index *base, rg_index **out);
+                                   const char *dataset_id, rg_index *over, rg_index **out);
+/* Number of parts of ix (1 for a full snapshot). */
+size_t rg_index__parts(const rg_index *ix);
+/* The full snapshot at the bottom of ix (ix itself when full). */
+rg_index *rg_index__base(rg_index *ix);
 /* True when a layer has grown enough that a full rebuild should replace it:
- * its changes exceed min_units units (RG_INDEX_LAYER_MIN in the registry)
- * and 1/RG_INDEX_LAYER_SHARE of the base. */
+ * its changed units exceed min_units (RG_INDEX_LAYER_MIN in the registry)
+ * and 1/RG_INDEX_LAYER_SHARE of its base. */
 bool rg_index__layer_too_big(const rg_index *ix, size_t min_units);
 /* Sets the registry's min_units for rg_index__layer_too_big (tests). */
 void rg_index__registry_layer_min(rg_index_registry *r, size_t min_units);

@@ -283,8 +283,9 @@ TEST(index_layer_answers_like_a_full_build)
     if (!r)
         return;
     rg_index *ix = NULL;
+    size_t max_parts = 0;
     CHECK_EQ_INT(rg_index_acquire(r, "t", "ds", &ix), RG_OK);
-    CHECK(ix && !ix->base); /* the first build is full */
+    CHECK(ix && rg_index__parts(ix) == 1); /* the first build is full */
     rg_index_release(ix);
     for (int round = 0; round < 12; round++) {
         for (int k = 0; k < 3; k++) {
@@ -294,12 +295,17 @@ TEST(index_layer_answers_like_a_full_build)
         CHECK_EQ_INT(rg_index_acquire(r, "t", "ds", &ix), RG_OK);
         if (!ix)
             break;
-        CHECK(ix->base != NULL); /* small changes: a layer */
+        /* small changes: layers stacked on the snapshot before, up to the
+         * most parts (then one layer of all changes since the base), merged
+         * by the background thread from FLATTEN_PARTS parts on */
+        CHECK(rg_index__parts(ix) >= 2 && rg_index__parts(ix) <= RG_INDEX_MAX_PARTS);
+        max_parts = rg_index__parts(ix) > max_parts ? rg_index__parts(ix) : max_parts;
         CHECK_EQ_INT(ix->version, s.version);
         compare(ix, &s);
         rg_index_release(ix);
     }
     CHECK(s.changes_calls >= 12);
+    CHECK(max_parts >= 3); /* layers were stacked, not rebuilt from the base each time */
     rg_index_registry_free(r);
     pthread_mutex_destroy(&s.mu);
 }
@@ -318,7 +324,7 @@ TEST(index_layer_falls_back_and_compacts)
     l_change(&s, 5, false);
     s.log_from = s.version;
     CHECK_EQ_INT(rg_index_acquire(r, "t", "ds", &ix), RG_OK);
-    CHECK(ix && !ix->base);
+    CHECK(ix && rg_index__parts(ix) == 1);
     if (ix)
         compare(ix, &s);
     rg_index_release(ix);
@@ -331,7 +337,7 @@ TEST(index_layer_falls_back_and_compacts)
     /* a small change: a layer, not too big */
     l_change(&s, 7, false);
     CHECK_EQ_INT(rg_index_acquire(r, "t", "ds", &ix), RG_OK);
-    CHECK(ix && ix->base && !rg_index__layer_too_big(ix, RG_INDEX_LAYER_MIN));
+    CHECK(ix && rg_index__parts(ix) > 1 && !rg_index__layer_too_big(ix, RG_INDEX_LAYER_MIN));
     rg_index_release(ix);
     /* past the share of the base (a low bar for this small dataset): the
      * background thread replaces the layer by a full build */
@@ -339,14 +345,14 @@ TEST(index_layer_falls_back_and_compacts)
     for (int d = 20; d < 40; d++)
         l_change(&s, d, d % 5 == 0);
     CHECK_EQ_INT(rg_index_acquire(r, "t", "ds", &ix), RG_OK);
-    CHECK(ix && ix->base && rg_index__layer_too_big(ix, 5));
+    CHECK(ix && rg_index__parts(ix) > 1 && rg_index__layer_too_big(ix, 5));
     if (ix)
         compare(ix, &s);
     rg_index_release(ix);
     bool full = false;
     for (int i = 0; i < 500 && !full; i++) {
         CHECK_EQ_INT(rg_index_acquire(r, "t", "ds", &ix), RG_OK);
-        full = ix && !ix->base && ix->version == s.version;
+        full = ix && rg_index__parts(ix) == 1 && ix->version == s.version;
         if (full)
             compare(ix, &s);
         rg_index_release(ix);
@@ -356,7 +362,7 @@ TEST(index_layer_falls_back_and_compacts)
     /* and the next change layers over the new base */
     l_change(&s, 2, false);
     CHECK_EQ_INT(rg_index_acquire(r, "t", "ds", &ix), RG_OK);
-    CHECK(ix && ix->base && ix->base->version == s.version - 1);
+    CHECK(ix && rg_index__parts(ix) == 2 && rg_index__base(ix)->version == s.version - 1);
     if (ix)
         compare(ix, &s);
     rg_index_release(ix);
