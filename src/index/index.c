@@ -67,26 +67,6 @@
 
 /* --- shared helpers --------------------------------------------------------- */
 
-rg_rc rg_index__reserve(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return RG_OK;
-    size_t c = *cap ? *cap : 16;
-    while (c < need) {
-        if (c > SIZE_MAX / 2)
-            return RG_ENOMEM;
-        c *= 2;
-    }
-    if (c > SIZE_MAX / elem)
-        return RG_ENOMEM;
-    void *q = rg_try_realloc(*p, c * elem);
-    if (!q)
-        return RG_ENOMEM;
-    *p = q;
-    *cap = c;
-    return RG_OK;
-}
-
 static int best_first(const void *a, const void *b)
 {
     const rg_index__scored *x = a, *y = b;

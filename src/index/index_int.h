@@ -8,6 +8,7 @@
 #ifndef RG_INDEX_INDEX_INT_H
 #define RG_INDEX_INDEX_INT_H
 
+#include "core/alloc.h"
 #include "core/buf.h"
 #include "index/index.h"
 
@@ -103,8 +104,27 @@ void rg_index__topk_sort(rg_index__topk *h);
 /* --- growable arrays -------------------------------------------------------- */
 
 /* Makes *p (an rg_ allocation of *cap elements of elem bytes, or NULL) hold at
- * least need elements, doubling.  RG_ENOMEM (p untouched) when it cannot. */
-RG_WUR rg_rc rg_index__reserve(void **p, size_t *cap, size_t need, size_t elem);
+ * least need elements, doubling.  RG_ENOMEM (p untouched) when it cannot.
+ * Inline so that hnsw.c stands alone (bench/vectors builds it by itself). */
+RG_WUR static inline rg_rc rg_index__reserve(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return RG_OK;
+    size_t c = *cap ? *cap : 16;
+    while (c < need) {
+        if (c > SIZE_MAX / 2)
+            return RG_ENOMEM;
+        c *= 2;
+    }
+    if (c > SIZE_MAX / elem)
+        return RG_ENOMEM;
+    void *q = rg_try_realloc(*p, c * elem);
+    if (!q)
+        return RG_ENOMEM;
+    *p = q;
+    *cap = c;
+    return RG_OK;
+}
 
 /* --- BM25 (bm25.c) -------------------------------------------------------- */
 
