@@ -247,18 +247,17 @@ static void add_child(rg_arena *a, record *r, const char *id, double score)
 /* Merges hits (already weighted) into records: a unit met twice adds its
  * weighted scores (hybrid); children are grouped under their parent. */
 static void merge(rg_arena *a, record *recs, size_t *n, const rg_hit *hits, size_t nh,
-                  double weight, double norm, double *unit_scores, const char **unit_ids,
+                  double weight, double norm, double *unit_scores, uint32_t *unit_refs,
                   size_t *n_units)
 {
     for (size_t i = 0; i < nh; i++) {
         const rg_hit *h = &hits[i];
         double s = weight * (norm > 0 ? h->score / norm : h->score);
-        const char *uid = h->child_id ? h->child_id : h->segment_id;
-        size_t u = 0;
-        while (u < *n_units && strcmp(unit_ids[u], uid) != 0)
+        size_t u = 0; /* the unit, by its number in the snapshot */
+        while (u < *n_units && unit_refs[u] != h->ref)
             u++;
         if (u == *n_units) {
-            unit_ids[u] = uid;
+            unit_refs[u] = h->ref;
             unit_scores[u] = 0;
             (*n_units)++;
         }
@@ -484,7 +483,7 @@ static rg_rc search(rg_req *req, rg_resp *resp, const rg_dataset *ds, rg_index *
     size_t cap = nv + nt + 1;
     record *recs = rg_arena_calloc(req->arena, cap, sizeof *recs);
     double *us = rg_arena_calloc(req->arena, cap, sizeof *us);
-    const char **uid = rg_arena_calloc(req->arena, cap, sizeof *uid);
+    uint32_t *uid = rg_arena_calloc(req->arena, cap, sizeof *uid);
     size_t n = 0, nu = 0;
     double tnorm = nt ? th[0].score : 0; /* BM25 normalised by the best score */
     if (o->m == M_SEMANTIC)
